@@ -1,6 +1,6 @@
 """automot: an AutoMoT driving agent for CARLA / Bench2Drive, with an embedded CPU simulator."""
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 CORE_REQUIREMENTS = [
     # torch is installed first, pinned, by scripts/bootstrap.sh (a plain `torch`
@@ -33,17 +33,13 @@ setup(
     version="0.1.0",
     description=__doc__,
     python_requires=">=3.10",
-    packages=[
-        "agent",
-        "sensors",
-        "planner",
-        "controllers",
-        "bench2drive_routes",
-        "launch",
-        "sim",
-    ],
+    packages=find_packages(
+        include=[f"{top}*" for top in (
+            "agent", "sensors", "planner", "controllers", "bench2drive_routes", "launch", "sim",
+        )]
+    ),
     include_package_data=True,
-    package_data={"bench2drive_routes": ["*.xml"], "sim": ["maps/*.json"], "agent": ["*.yaml"]},
+    package_data={"bench2drive_routes": ["*.xml"], "sim": ["maps/*.json"], "agent": ["*.yaml"], "planner": ["**/*.json"]},
     install_requires=CORE_REQUIREMENTS,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["automot=launch.cli:main"]},
