@@ -1,0 +1,43 @@
+"""Planner configuration: route handling and the choice of planner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from agent.typed_config import require
+
+
+@dataclass(frozen=True)
+class RoutePlannerConfig:
+    min_distance_m: float = 7.5  # the next target point is at least this far ahead
+    max_distance_m: float = 50.0  # ... and at most this far
+    route_points: int = 20  # points of the dense route handed to the planner
+    route_spacing_m: float = 1.0  # their spacing along the route
+
+    def __post_init__(self) -> None:
+        require(0 < self.min_distance_m < self.max_distance_m, "need 0 < min_distance_m < max_distance_m")
+        require(self.route_points >= 2, "route_points must be >= 2")
+
+
+@dataclass(frozen=True)
+class RouteFollowerConfig:
+    """The network-free planner: waypoints along the route at a target speed."""
+
+    target_speed_mps: float = 6.0
+    curve_speed_mps: float = 4.0  # used where the route bends sharply ahead
+    curve_angle_deg: float = 30.0  # heading change over the route horizon that counts as a bend
+    num_waypoints: int = 6
+    waypoint_dt_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        require(self.target_speed_mps >= 0, "target_speed_mps must be >= 0")
+        require(self.num_waypoints >= 2, "num_waypoints must be >= 2")
+
+
+@dataclass(frozen=True)
+class PlannerConfig:
+    # Which planner drives: 'route_follower' (no network), 'automot' (the network).
+    kind: Literal["route_follower", "automot"] = "route_follower"
+    route: RoutePlannerConfig = field(default_factory=RoutePlannerConfig)
+    route_follower: RouteFollowerConfig = field(default_factory=RouteFollowerConfig)
