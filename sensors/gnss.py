@@ -34,7 +34,11 @@ class GeoReference:
         return mx, my
 
 
-def world_to_gnss(x: float, y: float, z: float, ref: GeoReference = GeoReference()) -> tuple[float, float, float]:
+# CARLA's default geo-reference; Bench2Drive towns use it too.
+DEFAULT_GEO_REFERENCE = GeoReference()
+
+
+def world_to_gnss(x: float, y: float, z: float, ref: GeoReference = DEFAULT_GEO_REFERENCE) -> tuple[float, float, float]:
     """World (x, y, z) m -> (lat deg, lon deg, alt m)."""
     r = EARTH_RADIUS_EQUATORIAL_M * ref.scale
     mx0, my0 = ref.origin_mercator
@@ -45,7 +49,7 @@ def world_to_gnss(x: float, y: float, z: float, ref: GeoReference = GeoReference
     return lat, lon, z
 
 
-def gnss_to_world(lat: float, lon: float, alt: float = 0.0, ref: GeoReference = GeoReference()) -> np.ndarray:
+def gnss_to_world(lat: float, lon: float, alt: float = 0.0, ref: GeoReference = DEFAULT_GEO_REFERENCE) -> np.ndarray:
     """(lat deg, lon deg, alt m) -> world [x, y, z] m, float64."""
     r = EARTH_RADIUS_EQUATORIAL_M * ref.scale
     mx0, my0 = ref.origin_mercator

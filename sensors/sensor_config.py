@@ -65,6 +65,17 @@ class BevConfig:
 
 
 @dataclass(frozen=True)
+class StateEstimatorConfig:
+    """Kinematic filter fusing GNSS position with speed + compass dead reckoning."""
+
+    process_noise_m: float = 0.05  # std of the dead-reckoning error per tick, m
+    gnss_noise_m: float = 0.1  # std of a GNSS fix, m (the leaderboard's GNSS is noise-free by default)
+
+    def __post_init__(self) -> None:
+        require(self.process_noise_m > 0 and self.gnss_noise_m > 0, "state estimator noises must be positive")
+
+
+@dataclass(frozen=True)
 class SensorConfig:
     cameras: tuple[CameraSpec, ...] = (
         CameraSpec(id="rgb_front", x=-1.5, y=0.0, z=2.0, width=1024, height=512, fov=110.0),
@@ -85,6 +96,7 @@ class SensorConfig:
     history_frames: int = 4  # frames the understanding expert sees, oldest first
     history_spacing_s: float = 0.25  # time between those frames
     bev: BevConfig = field(default_factory=BevConfig)
+    state_estimator: StateEstimatorConfig = field(default_factory=StateEstimatorConfig)
     # Leaderboard rule: sensors within this distance (m) of the car origin.
     max_mount_distance_m: float = 3.0
 
@@ -106,3 +118,4 @@ class SensorConfig:
     def history_stride_ticks(self) -> int:
         """Ticks between two history frames (5 at 20 Hz and 0.25 s)."""
         return max(1, round(self.history_spacing_s * self.sim_frequency_hz))
+
