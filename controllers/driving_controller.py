@@ -1,0 +1,44 @@
+"""Plan -> VehicleCommand: lateral + longitudinal control under the safety rules."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from controllers.command import VehicleCommand
+from controllers.controller_config import ControllerConfig
+from controllers.lateral import LateralController
+from controllers.longitudinal import LongitudinalController
+from controllers.safety import SafetyDecision, SafetyMonitor
+from planner.interface import Plan
+
+
+class DrivingController:
+    def __init__(self, config: ControllerConfig) -> None:
+        self.config = config
+        self.lateral = LateralController(config.lateral)
+        self.longitudinal = LongitudinalController(config.longitudinal)
+        self.safety = SafetyMonitor(config.safety)
+        self.last_safety: SafetyDecision | None = None
+        self.last_desired_speed = 0.0  # m/s, for logging and debug views
+
+    def reset(self) -> None:
+        self.lateral.reset()
+        self.longitudinal.reset()
+        self.safety.reset()
+
+    def step(self, plan: Plan, tick: int, speed: float, lidar_points_ego: np.ndarray) -> VehicleCommand:
+        safety = self.safety.step(tick, speed, lidar_points_ego)
+        self.last_safety = safety
+        steer = self.lateral.step(plan.route, speed)
+        steer = float(np.clip(steer, -self.config.max_steer, self.config.max_steer))
+        if safety.warmup or plan.emergency_stop or not plan.is_finite():
+            self.last_desired_speed = 0.0
+            return VehicleCommand(steer=steer if plan.is_finite() else 0.0, throttle=0.0, brake=1.0)
+        desired = plan.target_speed if plan.target_speed is not None else self.longitudinal.desired_speed(plan.waypoints)
+        if safety.creep:
+            desired = max(desired, self.config.safety.creep_speed_mps)
+        self.last_desired_speed = desired
+        throttle, brake = self.longitudinal.step(desired, speed)
+        if safety.creep and brake == 0.0:
+            throttle = max(throttle, self.config.safety.creep_throttle)
+        return VehicleCommand(steer=steer, throttle=throttle, brake=brake)

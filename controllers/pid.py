@@ -1,0 +1,30 @@
+"""The one PID controller of the project (windowed integral and derivative)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from controllers.controller_config import PIDConfig
+
+
+class PID:
+    """PID over a sliding window of errors: I = mean of the window, D = last difference.
+
+    The window bounds the integral, so a long stop cannot wind it up.
+    """
+
+    def __init__(self, config: PIDConfig) -> None:
+        self.config = config
+        self._errors: deque[float] = deque([0.0] * config.window, maxlen=config.window)
+
+    def reset(self) -> None:
+        self._errors.extend([0.0] * self.config.window)
+
+    def step(self, error: float) -> float:
+        self._errors.append(float(error))
+        integral = float(np.mean(self._errors))
+        derivative = self._errors[-1] - self._errors[-2] if len(self._errors) >= 2 else 0.0
+        c = self.config
+        return c.k_p * error + c.k_i * integral + c.k_d * derivative
