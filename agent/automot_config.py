@@ -39,12 +39,19 @@ class SchedulerConfig:
 
 @dataclass(frozen=True)
 class LoggingConfig:
+    # Where per-route outputs go. None: the leaderboard's SAVE_PATH contract (the
+    # evaluator's environment) decides; unset there too, nothing is written.
+    save_path: str | None = None
     write_metric_info: bool = True  # Bench2Drive comfort input, when a save path is set
+    metric_info_flush_every_ticks: int = 20  # rewrite metric_info.json this often (and at the end)
     log_decisions: bool = True  # decision words per tick into the run log
     debug_frames: bool = False  # camera + BEV debug images per tick (needs a save path)
     debug_video: bool = False  # an mp4 per route from the debug frames
     spectator: Literal["off", "chase", "top_down"] = "off"  # CARLA spectator follows the ego
     draw_plan: bool = False  # CARLA world.debug drawing of waypoints / route / targets
+
+    def __post_init__(self) -> None:
+        require(self.metric_info_flush_every_ticks >= 1, "logging.metric_info_flush_every_ticks must be >= 1")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,220 @@
+"""The leaderboard agent: pass this file as TEAM_AGENT.
+
+The evaluator imports it by path, calls `get_entry_point()` for the class name,
+builds `AutoMoTAgent(host, port, debug)`, then `set_global_plan`,
+`setup(config_path[+save_name])`, `sensors()`, `run_step(input_data, timestamp)`
+every tick and `destroy()`. The embedded simulator drives the very same class.
+
+One tick: input_data -> SensorFrame -> Observation -> scheduler (understand
+every N ticks, act every tick) -> Plan -> controllers -> carla.VehicleControl.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+# The leaderboard puts this file's folder first on sys.path; make the project root
+# importable too, so `agent.*`, `sensors.*`, ... resolve when loaded by path.
+_PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
+if _PROJECT_ROOT not in sys.path:
+    sys.path.append(_PROJECT_ROOT)
+
+from agent.automot_config import AgentConfig, load_agent_config, save_agent_config, split_setup_argument  # noqa: E402
+from agent.carla_compat import make_vehicle_control  # noqa: E402
+from agent.metric_info import MetricInfoRecorder  # noqa: E402
+from agent.observation_builder import ObservationBuilder  # noqa: E402
+from agent.scheduler import PlannerScheduler  # noqa: E402
+from agent.tick_log import TickLog  # noqa: E402
+from controllers.command import VehicleCommand  # noqa: E402
+from controllers.driving_controller import DrivingController  # noqa: E402
+from planner.factory import build_planner  # noqa: E402
+from planner.interface import Plan, Planner  # noqa: E402
+from planner.route_planner import parse_global_plan  # noqa: E402
+from sensors.rig import build_sensor_dicts  # noqa: E402
+from sensors.sensor_frame import SensorDataError, decode_input_data  # noqa: E402
+
+try:  # under the leaderboard: its base class (sensor interface, hero lookup, downsampling)
+    from leaderboard.autoagents.autonomous_agent import AutonomousAgent, Track
+except ImportError:  # our own tools and tests: the compatible stand-in
+    from agent.leaderboard_base import FallbackAutonomousAgent as AutonomousAgent
+    from agent.leaderboard_base import Track
+
+LOG = logging.getLogger("automot.agent")
+
+# The leaderboard's contract for where agents may write per-route files.
+SAVE_PATH_ENV = "SAVE_PATH"
+
+
+def get_entry_point() -> str:
+    return "AutoMoTAgent"
+
+
+class AutoMoTAgent(AutonomousAgent):
+    def __init__(self, carla_host: str, carla_port: int, debug: bool = False) -> None:
+        self.hero_actor: Any = None
+        super().__init__(carla_host, carla_port, debug)
+        self.config: AgentConfig | None = None
+        self.step = 0
+        self.save_dir: Path | None = None
+        self._planner: Planner | None = None
+        self._privileged_source: Callable[[], Any] | None = None
+        self._route_ready = False
+        self._metric_info: MetricInfoRecorder | None = None
+        self._tick_log: TickLog | None = None
+        self._debug_frames: Any = None
+        self._carla_drawer: Any = None
+        self.last_plan: Plan | None = None
+        self.last_observation: Any = None
+        self.last_command: VehicleCommand | None = None
+
+    # -- leaderboard hooks -------------------------------------------------------------
+    def get_hero(self) -> None:
+        """The leaderboard base looks the hero up in CARLA; tolerate running without a world."""
+        try:
+            super().get_hero()  # type: ignore[misc]
+        except Exception:  # no CARLA world (embedded simulator): the simulator sets hero_actor
+            self.hero_actor = getattr(self, "hero_actor", None)
+
+    def setup(self, path_to_conf_file: str) -> None:
+        config_path, save_name = split_setup_argument(path_to_conf_file or "")
+        self.track = Track.SENSORS
+        self.config = load_agent_config(config_path)
+        build_sensor_dicts(self.config.sensors)  # validate the rig now, not at the first tick
+        self.observations = ObservationBuilder(self.config)
+        self.controller = DrivingController(self.config.controllers)
+        if self._planner is None:
+            self._planner = build_planner(self.config)
+        self.scheduler = PlannerScheduler(self._planner, self.config.scheduler)
+        self.step = 0
+        self._prepare_route()
+        self._open_outputs(save_name)
+        self._open_carla_drawer()
+
+    def sensors(self) -> list[dict[str, Any]]:
+        if self.config is None:
+            raise RuntimeError("sensors() called before setup()")
+        return build_sensor_dicts(self.config.sensors)
+
+    def attach(self, planner: Planner | None = None, privileged_source: Callable[[], Any] | None = None) -> None:
+        """Plug in a planner (e.g. the simulator's expert) and a ground-truth source; before or after setup."""
+        if planner is not None:
+            self._planner = planner
+            if self.config is not None:
+                self.scheduler = PlannerScheduler(planner, self.config.scheduler)
+        if privileged_source is not None:
+            self._privileged_source = privileged_source
+
+    def run_step(self, input_data: dict[str, Any], timestamp: float) -> Any:
+        if self.config is None:
+            raise RuntimeError("run_step() called before setup()")
+        tick = self.step
+        self.step += 1
+        if not self._route_ready:
+            self._prepare_route()
+        command, record = self._tick(input_data, timestamp, tick)
+        self.last_command = command
+        if self._metric_info is not None and self.hero_actor is not None:
+            self._metric_info.record(tick, self.hero_actor)
+        if self._tick_log is not None:
+            self._tick_log.write(record)
+        return make_vehicle_control(command.steer, command.throttle, command.brake)
+
+    def destroy(self) -> None:
+        if getattr(self, "scheduler", None) is not None:
+            self.scheduler.close()
+        if self._metric_info is not None:
+            self._metric_info.flush()
+        if self._tick_log is not None:
+            self._tick_log.close()
+        if self._debug_frames is not None:
+            self._debug_frames.close()
+            self._debug_frames = None
+
+    # -- internals ---------------------------------------------------------------------
+    def _prepare_route(self) -> None:
+        if self._global_plan_world_coord is None and self._global_plan is None:
+            return  # not handed yet; checked again on the first tick
+        points, options = parse_global_plan(self._global_plan_world_coord, self._global_plan)
+        self.observations.route_planner.set_route(points, options)
+        self._route_ready = True
+
+    def _open_outputs(self, save_name: str | None) -> None:
+        assert self.config is not None
+        base = self.config.logging.save_path or os.environ.get(SAVE_PATH_ENV)
+        if not base:
+            return
+        self.save_dir = Path(base) / (save_name or "automot_route")
+        self.save_dir.mkdir(parents=True, exist_ok=True)
+        save_agent_config(self.config, self.save_dir / "agent_config.yaml")
+        if self.config.logging.write_metric_info:
+            self._metric_info = MetricInfoRecorder(self.save_dir / "metric_info.json",
+                                                   self.config.logging.metric_info_flush_every_ticks)
+        self._tick_log = TickLog(self.save_dir / "ticks.jsonl")
+        if self.config.logging.debug_frames:
+            from agent.debug_frames import DebugFrameRecorder
+
+            self._debug_frames = DebugFrameRecorder(self.save_dir / "debug", self.config)
+
+    def _open_carla_drawer(self) -> None:
+        assert self.config is not None
+        logging_config = self.config.logging
+        if logging_config.spectator == "off" and not logging_config.draw_plan:
+            return
+        try:
+            from srunner.scenariomanager.carla_data_provider import CarlaDataProvider
+        except ImportError:
+            LOG.warning("logging.spectator / draw_plan need CARLA's scenario runner; ignored")
+            return
+        world = CarlaDataProvider.get_world()
+        if world is None:
+            LOG.warning("logging.spectator / draw_plan: no CARLA world; ignored")
+            return
+        from agent.carla_debug_draw import CarlaDebugDrawer
+
+        self._carla_drawer = CarlaDebugDrawer(world, self.config)
+
+    def _tick(self, input_data: dict[str, Any], timestamp: float, tick: int) -> tuple[VehicleCommand, dict]:
+        assert self.config is not None
+        record: dict[str, Any] = {"tick": tick, "timestamp": float(timestamp)}
+        if not self._route_ready:
+            LOG.warning("tick %d: no global plan yet, braking", tick)
+            return VehicleCommand.full_brake(), {**record, "warning": "no global plan"}
+        try:
+            frame = decode_input_data(input_data, self.config.sensors)
+        except SensorDataError as exc:
+            LOG.warning("tick %d: %s; braking", tick, exc)
+            return VehicleCommand.full_brake(), {**record, "warning": str(exc)}
+        for warning in frame.warnings:
+            LOG.warning("tick %d: %s", tick, warning)
+        privileged = self._privileged_source() if self._privileged_source is not None else None
+        try:
+            observation = self.observations.build(frame, tick, timestamp, privileged)
+        except ValueError as exc:  # e.g. no GNSS fix yet to place the car
+            LOG.warning("tick %d: %s; braking", tick, exc)
+            return VehicleCommand.full_brake(), {**record, "warning": str(exc)}
+        plan = self.scheduler.step(observation)
+        if plan is None:  # the understanding expert has not produced its first cache
+            command = VehicleCommand.full_brake()
+        else:
+            command = self.controller.step(plan, tick, observation.speed, observation.lidar_points)
+        self.last_plan, self.last_observation = plan, observation
+        if self.config.logging.log_decisions and plan is not None and plan.decisions:
+            LOG.debug("tick %d decisions: %s", tick, " ".join(plan.decisions))
+        if self._debug_frames is not None:
+            self._debug_frames.record(tick, observation, plan, command, plan.decisions if plan else ())
+        if self._carla_drawer is not None and self.hero_actor is not None:
+            self._carla_drawer.update(self.hero_actor.get_transform(), plan, observation)
+        record.update(
+            speed=round(observation.speed, 3),
+            desired_speed=round(self.controller.last_desired_speed, 3),
+            command=observation.command,
+            decisions=list(plan.decisions) if plan else [],
+            steer=round(command.steer, 4), throttle=round(command.throttle, 4), brake=round(command.brake, 4),
+            warnings=frame.warnings,
+        )
+        return command, record
