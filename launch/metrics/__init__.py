@@ -1,0 +1,46 @@
+"""Metrics for leaderboard / Bench2Drive results: merge result files, score runs, list failures.
+
+What launch code calls:
+    build_report(results, routes=None, metric_dirs=None, map_provider=None) -> Report
+        report.driving_score / success_rate / abilities / efficiency / comfort / to_json()
+    merge_results(paths) -> MergedResults          (newest record per route)
+    failed_route_ids(results, routes, kinds=FAILURE_KINDS) -> list[str]
+    load_result_file(path) -> list[RouteRecord]
+Modules: records (typed records, statuses), merge, summary, abilities, efficiency, comfort
+(+ savgol), infractions, junctions (map hook), failures.
+"""
+
+from launch.metrics.failures import FAILURE_KINDS, classify, failed_route_ids
+from launch.metrics.junctions import CarlaServerMapProvider, XodrMapProvider, junction_completion
+from launch.metrics.merge import Duplicate, MergedResults, merge_results
+from launch.metrics.records import (
+    INFRACTION_TYPES,
+    ResultFileError,
+    RouteRecord,
+    load_result_file,
+    parse_record,
+    status_kind,
+)
+from launch.metrics.summary import Report, RouteRow, build_entries, build_report
+
+__all__ = [
+    "FAILURE_KINDS",
+    "INFRACTION_TYPES",
+    "CarlaServerMapProvider",
+    "Duplicate",
+    "MergedResults",
+    "Report",
+    "ResultFileError",
+    "RouteRecord",
+    "RouteRow",
+    "XodrMapProvider",
+    "build_entries",
+    "build_report",
+    "classify",
+    "failed_route_ids",
+    "junction_completion",
+    "load_result_file",
+    "merge_results",
+    "parse_record",
+    "status_kind",
+]

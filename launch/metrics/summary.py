@@ -1,0 +1,273 @@
+"""The report of one run: driving score, success rate, abilities, efficiency, comfort, per route.
+
+    report = build_report(["runs/shard0.json", "runs/shard1.json"], routes="bench2drive220.xml")
+    report.driving_score, report.success_rate, report.abilities["Merging"], report.to_json()
+
+Denominators come from the route file (every route it lists is expected; a route without a
+record scores 0 and is a failure). Without a route file the denominator is the number of
+distinct routes found in the results, and the report says so (missing routes cannot be seen).
+Route completion and infraction penalty are averaged over the same denominator with missing
+routes contributing 0, as the leaderboard's global record does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench2drive_routes.route_spec import RouteSpec, scenario_type_from_name
+from bench2drive_routes.route_xml import parse_routes
+from launch.metrics.abilities import AbilityResult, RouteEntry, ability_scores, scenario_type_table
+from launch.metrics.comfort import find_metric_info, load_metric_info, route_comfort
+from launch.metrics.efficiency import route_efficiency
+from launch.metrics.failures import classify
+from launch.metrics.infractions import InfractionStats, infraction_stats
+from launch.metrics.junctions import MapProvider, junction_completion
+from launch.metrics.merge import Duplicate, MergedResults, merge_results
+
+
+@dataclass
+class RouteRow:
+    """One expected route in the report."""
+
+    route_id: str  # route file id, e.g. '1711'
+    record_id: str  # 'RouteScenario_1711_rep0' (constructed when missing)
+    town: str
+    scenario_type: str
+    status: str  # leaderboard status, 'Missing' when there is no record
+    outcome: str  # success | infraction | failed | crashed | missing
+    reason: str  # why it is not a success ('' for successes)
+    driving_score: float  # percent 0-100
+    route_completion: float  # percent 0-100
+    infraction_penalty: float  # factor 0-1
+    success: bool
+    infractions: dict[str, int]  # type -> events (min speed excluded)
+    efficiency: float | None  # percent of surrounding traffic speed
+    comfort: float | None  # percent of comfortable segments
+    route_length_m: float
+    source: str  # results file of the record used
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(vars(self))
+
+
+@dataclass
+class Report:
+    label: str
+    n_routes: int  # the denominator
+    denominator: str  # where it came from, in words
+    driving_score: float  # percent
+    success_rate: float  # percent
+    route_completion: float  # percent
+    infraction_penalty: float  # factor 0-1
+    ability: AbilityResult
+    efficiency: float | None  # percent
+    efficiency_routes: int
+    comfort: float | None  # percent
+    comfort_routes: int
+    infractions: InfractionStats
+    scenario_types: dict[str, tuple[int, int]]
+    routes: list[RouteRow]
+    duplicates: list[Duplicate] = field(default_factory=list)
+    extra_records: list[str] = field(default_factory=list)  # record ids not in the route file
+    files: list[str] = field(default_factory=list)
+    skipped_files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def abilities(self) -> dict[str, float | None]:
+        return self.ability.percent
+
+    @property
+    def failed(self) -> list[RouteRow]:
+        return [row for row in self.routes if not row.success]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "driving_score": self.driving_score,
+            "success_rate": self.success_rate,
+            "route_completion": self.route_completion,
+            "infraction_penalty": self.infraction_penalty,
+            "abilities": dict(self.ability.percent),
+            "efficiency": self.efficiency,
+            "comfort": self.comfort,
+            "routes": [row.to_json() for row in self.routes],
+            "failed": [
+                {"route_id": r.route_id, "record_id": r.record_id, "outcome": r.outcome, "reason": r.reason}
+                for r in self.failed
+            ],
+            "n_routes": self.n_routes,
+            "denominator": self.denominator,
+            "ability_counts": {k: list(v) for k, v in self.ability.counts.items()},
+            "traffic_signs_mode": self.ability.traffic_signs_mode,
+            "efficiency_routes": self.efficiency_routes,
+            "comfort_routes": self.comfort_routes,
+            "infractions": self.infractions.to_json(),
+            "scenario_types": {k: {"successes": s, "routes": n} for k, (s, n) in self.scenario_types.items()},
+            "duplicates": [
+                {"record_id": d.kept.record_id, "kept": d.kept.source, "dropped": d.dropped.source}
+                for d in self.duplicates
+            ],
+            "extra_records": list(self.extra_records),
+            "files": list(self.files),
+            "skipped_files": list(self.skipped_files),
+            "notes": list(self.notes),
+        }
+
+
+def _as_merged(results: Iterable[str | Path] | str | Path | MergedResults, progress: bool = False) -> MergedResults:
+    return results if isinstance(results, MergedResults) else merge_results(results, progress=progress)
+
+
+def _as_routes(routes: str | Path | Sequence[RouteSpec] | None) -> list[RouteSpec] | None:
+    if routes is None:
+        return None
+    return parse_routes(routes) if isinstance(routes, (str, Path)) else list(routes)
+
+
+def build_entries(
+    results: Iterable[str | Path] | str | Path | MergedResults,
+    routes: str | Path | Sequence[RouteSpec] | None,
+    progress: bool = False,
+) -> tuple[list[RouteEntry], dict[str, Any]]:
+    """Expected routes with their records, plus context (merged results, denominator text, extras)."""
+    merged = _as_merged(results, progress)
+    specs = _as_routes(routes)
+    context: dict[str, Any] = {"merged": merged, "extra_records": [], "notes": []}
+    entries: list[RouteEntry] = []
+    if specs is not None:
+        by_id = {spec.id: spec for spec in specs}
+        reps = sorted({rep for (rid, rep) in merged.records if rid in by_id}) or [0]
+        for spec in specs:
+            for rep in reps:
+                entries.append(RouteEntry(spec.id, rep, spec.scenario_type or "", spec.town,
+                                          merged.records.get((spec.id, rep)), spec))
+        context["extra_records"] = sorted(r.record_id for k, r in merged.records.items() if k[0] not in by_id)
+        source = routes if isinstance(routes, (str, Path)) else "the given routes"
+        context["denominator"] = f"route file {source}: {len(specs)} routes" + (
+            f" x {len(reps)} repetitions" if len(reps) > 1 else "")
+        if context["extra_records"]:
+            context["notes"].append(f"{len(context['extra_records'])} records are for routes not in the "
+                                    "route file and were left out")
+    else:
+        for key in sorted(merged.records, key=lambda k: (_id_key(k[0]), k[1])):
+            record = merged.records[key]
+            entries.append(RouteEntry(key[0], key[1], scenario_type_from_name(record.scenario_name),
+                                      record.town, record, None))
+        context["denominator"] = (f"{len(entries)} distinct routes found in the results (no route file "
+                                  "given: routes missing from every results file cannot be counted)")
+        context["notes"].append("no route file: " + context["denominator"])
+    return entries, context
+
+
+def _id_key(route_id: str) -> tuple[int, int | str]:
+    return (0, int(route_id)) if route_id.isdigit() else (1, route_id)
+
+
+def _row(entry: RouteEntry, efficiency: float | None, comfort: float | None) -> RouteRow:
+    outcome, reason = classify(entry)
+    record = entry.record
+    spec_len = entry.spec.length_m if entry.spec is not None else 0.0
+    return RouteRow(
+        route_id=entry.route_id,
+        record_id=record.record_id if record else f"RouteScenario_{entry.route_id}_rep{entry.repetition}",
+        town=entry.town or (record.town if record else ""),
+        scenario_type=entry.scenario_type,
+        status=record.status if record else "Missing",
+        outcome=outcome,
+        reason=reason,
+        driving_score=record.score_composed if record else 0.0,
+        route_completion=record.score_route if record else 0.0,
+        infraction_penalty=record.score_penalty if record else 0.0,
+        success=outcome == "success",
+        infractions=record.failing_infractions() if record else {},
+        efficiency=efficiency,
+        comfort=comfort,
+        route_length_m=record.route_length_m if record and record.route_length_m else spec_len,
+        source=record.source if record else "",
+    )
+
+
+def _comforts(entries: Sequence[RouteEntry], metric_dirs: Sequence[str | Path]) -> dict[int, float]:
+    values: dict[int, float] = {}
+    for index, entry in enumerate(entries):
+        if entry.record is None:
+            continue
+        path = find_metric_info(entry.record.save_name, metric_dirs)
+        if path is not None:
+            value = route_comfort(load_metric_info(path))
+            if value is not None:
+                values[index] = value
+    return values
+
+
+def build_report(
+    results: Iterable[str | Path] | str | Path | MergedResults,
+    routes: str | Path | Sequence[RouteSpec] | None = None,
+    *,
+    metric_dirs: Sequence[str | Path] | None = None,
+    map_provider: MapProvider | None = None,
+    label: str | None = None,
+    progress: bool = False,
+) -> Report:
+    """All metrics of one run. metric_dirs: folders holding <save_name>/metric_info.json (comfort);
+    map_provider: town maps for the Traffic_Signs junction credit (needs `routes`)."""
+    entries, context = build_entries(results, routes, progress)
+    merged: MergedResults = context["merged"]
+    notes: list[str] = list(context["notes"])
+    n = len(entries)
+    records = [e.record for e in entries if e.record is not None]
+
+    junction_fraction = None
+    if map_provider is not None:
+        if routes is None:
+            notes.append("junction credit needs a route file (waypoints); Traffic_Signs left strict")
+        else:
+            def junction_fraction(spec: RouteSpec) -> float | None:
+                return junction_completion(spec, map_provider.get_map(spec.town))
+    ability = ability_scores(entries, junction_fraction, getattr(map_provider, "description", ""))
+    notes.extend(ability.notes)
+
+    efficiencies = [route_efficiency(e.record) if e.record else None for e in entries]
+    eff_values = [v for v in efficiencies if v is not None]
+    comforts = _comforts(entries, metric_dirs or [])
+    if not metric_dirs:
+        notes.append("comfort not computed: no folder with <save_name>/metric_info.json given")
+    elif not comforts:
+        notes.append("comfort not computed: no metric_info.json found for any route")
+    elif len(comforts) < len(records):
+        notes.append(f"comfort from {len(comforts)} of {len(records)} routes with records (others lack metric_info.json)")
+
+    rows = [_row(e, efficiencies[i], 100.0 * comforts[i] if i in comforts else None) for i, e in enumerate(entries)]
+    return Report(
+        label=label or _default_label(merged.files),
+        n_routes=n,
+        denominator=context["denominator"],
+        driving_score=sum(r.driving_score for r in rows) / n if n else 0.0,
+        success_rate=100.0 * sum(r.success for r in rows) / n if n else 0.0,
+        route_completion=sum(r.route_completion for r in rows) / n if n else 0.0,
+        infraction_penalty=sum(r.infraction_penalty for r in rows) / n if n else 0.0,
+        ability=ability,
+        efficiency=sum(eff_values) / len(eff_values) if eff_values else None,
+        efficiency_routes=len(eff_values),
+        comfort=100.0 * sum(comforts.values()) / len(comforts) if comforts else None,
+        comfort_routes=len(comforts),
+        infractions=infraction_stats(records),
+        scenario_types=scenario_type_table(entries),
+        routes=rows,
+        duplicates=merged.duplicates,
+        extra_records=context["extra_records"],
+        files=merged.files,
+        skipped_files=merged.skipped,
+        notes=notes,
+    )
+
+
+def _default_label(files: Sequence[str]) -> str:
+    if not files:
+        return "run"
+    parents = {Path(f).parent.name or "." for f in files}
+    return parents.pop() if len(parents) == 1 else Path(files[0]).stem
