@@ -1,0 +1,1 @@
+"""Rendering of metrics reports: rich terminal tables, comparisons, PNG plots (matplotlib, Agg)."""
