@@ -28,7 +28,7 @@ from agent.automot_config import AgentConfig, load_agent_config, save_agent_conf
 from agent.carla_compat import make_vehicle_control  # noqa: E402
 from agent.metric_info import MetricInfoRecorder  # noqa: E402
 from agent.observation_builder import ObservationBuilder  # noqa: E402
-from agent.scheduler import PlannerScheduler  # noqa: E402
+from agent.planner_scheduler import PlannerScheduler  # noqa: E402
 from agent.tick_log import TickLog  # noqa: E402
 from controllers.command import VehicleCommand  # noqa: E402
 from controllers.driving_controller import DrivingController  # noqa: E402

@@ -116,13 +116,15 @@ def run_synthetic_loop(agent: object, setup_argument: str, ticks: int, seed: int
     agent.set_global_plan(*drive.global_plan())
     agent.setup(setup_argument)
     drive.sensors = agent.sensors()
-    controls, distances = [], []
+    controls, distances, positions = [], [], []
     try:
         for tick in range(ticks):
             control = agent.run_step(drive.input_data(), tick * drive.dt)
             drive.apply(control)
             controls.append((control.steer, control.throttle, control.brake))
             distances.append(drive.distance_to_route())
+            positions.append((drive.car.x, drive.car.y))
     finally:
         agent.destroy()
-    return {"controls": np.asarray(controls), "distances": np.asarray(distances), "drive": drive}
+    return {"controls": np.asarray(controls), "distances": np.asarray(distances),
+            "positions": np.asarray(positions), "drive": drive}

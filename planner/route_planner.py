@@ -79,6 +79,13 @@ class RoutePlanner:
         self._progress_index = 0
 
     @property
+    def dense_route_world(self) -> np.ndarray:
+        """[M, 2] world m: the densified global plan the targets are read from."""
+        if self._dense is None:
+            raise RuntimeError("no route set")
+        return self._dense
+
+    @property
     def is_set(self) -> bool:
         return self._dense is not None
 

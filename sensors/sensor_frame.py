@@ -70,9 +70,10 @@ def decode_input_data(input_data: dict[str, Any], config: SensorConfig,
             raise SensorDataError(f"LiDAR '{config.lidar.id}': expected [N, 4], got {list(data.shape)}")
         else:
             finite = np.isfinite(data).all(axis=1)
+            lidar = data
             if not finite.all():
                 warnings.append(f"LiDAR: dropped {int((~finite).sum())} non-finite points")
-            lidar = data[finite]
+                lidar = data[finite]
 
     gnss_world = None
     if config.use_gnss:

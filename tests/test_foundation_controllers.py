@@ -1,0 +1,86 @@
+"""Controllers: PID, lateral look-ahead, brake rules, max speed, warm-up, stuck creep and its LiDAR guard."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from controllers.controller_config import (
+    ControllerConfig,
+    LateralConfig,
+    LongitudinalConfig,
+    PIDConfig,
+    SafetyConfig,
+)
+from controllers.driving_controller import DrivingController
+from controllers.lateral import LateralController
+from controllers.longitudinal import LongitudinalController
+from controllers.pid import PID
+from controllers.safety import SafetyMonitor
+from planner.interface import Plan
+
+NO_POINTS = np.zeros((0, 4), dtype=np.float32)
+
+
+def test_pid_terms():
+    pid = PID(PIDConfig(k_p=1.0, k_i=0.0, k_d=0.0, window=3))
+    assert pid.step(2.0) == 2.0
+    pid = PID(PIDConfig(k_p=0.0, k_i=1.0, k_d=1.0, window=2))
+    assert pid.step(1.0) == pytest.approx(0.5 + 1.0)  # mean of [0, 1] + (1 - 0)
+    assert pid.step(1.0) == pytest.approx(1.0 + 0.0)
+
+
+def test_lookahead_index_is_clipped():
+    lateral = LateralController(LateralConfig())
+    assert lateral.lookahead_index(0.0) == 24
+    assert lateral.lookahead_index(100.0) == 105
+    assert lateral.lookahead_index(10.0) == round(0.9755 * 36 + 1.9153)
+
+
+def test_steers_towards_the_route():
+    straight = np.stack([np.arange(1, 21, dtype=float), np.zeros(20)], axis=1)
+    right = straight + [0.0, 2.0]  # route 2 m to the right (CARLA: +y is right)
+    assert LateralController(LateralConfig()).step(right, 5.0) > 0
+    left = straight - [0.0, 2.0]
+    assert LateralController(LateralConfig()).step(left, 5.0) < 0
+    assert LateralController(LateralConfig()).step(straight, 5.0) == pytest.approx(0.0)
+
+
+def test_desired_speed_and_brake_rules():
+    longitudinal = LongitudinalController(LongitudinalConfig())
+    waypoints = np.array([[2.5 * (i + 1), 0.0] for i in range(6)])  # 2.5 m per 0.5 s
+    assert longitudinal.desired_speed(waypoints) == pytest.approx(5.0)
+    throttle, brake = longitudinal.step(5.0, 2.0)
+    assert throttle > 0 and brake == 0
+    assert longitudinal.step(0.3, 2.0) == (0.0, 1.0)  # desired < 0.4 m/s
+    assert longitudinal.step(5.0, 5.6) == (0.0, 1.0)  # 5.6 / 5 > 1.1
+    assert longitudinal.step(50.0, 21.0) == (0.0, 1.0)  # over the hard maximum
+
+
+def test_warmup_then_creep_when_stuck_unless_blocked():
+    config = SafetyConfig(warmup_ticks=3, stuck_ticks=10, creep_ticks=4)
+    monitor = SafetyMonitor(config)
+    assert all(monitor.step(t, 0.0, NO_POINTS).warmup for t in range(3))
+    decisions = [monitor.step(t, 0.0, NO_POINTS) for t in range(3, 20)]
+    creeping = [d.creep for d in decisions]
+    assert creeping.index(True) == 9 and sum(creeping) == 4
+
+    wall = np.array([[4.0, 0.0, 1.0, 1.0]] * 10, dtype=np.float32)  # inside the safety box
+    blocked = SafetyMonitor(config)
+    assert not any(blocked.step(t, 0.0, wall).creep for t in range(40))
+    assert blocked.obstacle_ahead(wall)
+    assert not blocked.obstacle_ahead(wall + [0.0, 5.0, 0.0, 0.0])  # beside the box
+
+
+def test_driving_controller_outputs_in_range():
+    controller = DrivingController(ControllerConfig())
+    route = np.stack([np.arange(1, 21, dtype=float), np.linspace(0, 3, 20)], axis=1)
+    plan = Plan(waypoints=route[2:8:1].astype(np.float32), route=route.astype(np.float32))
+    warm = controller.step(plan, 0, 0.0, NO_POINTS)
+    assert warm.brake == 1.0 and warm.throttle == 0.0
+    command = controller.step(plan, 100, 2.0, NO_POINTS)
+    assert -1 <= command.steer <= 1 and 0 <= command.throttle <= 1 and 0 <= command.brake <= 1
+    stop = Plan(waypoints=plan.waypoints, route=plan.route, emergency_stop=True)
+    assert controller.step(stop, 101, 2.0, NO_POINTS).brake == 1.0
+    broken = Plan(waypoints=np.full((6, 2), np.nan, dtype=np.float32), route=plan.route)
+    assert controller.step(broken, 102, 2.0, NO_POINTS).brake == 1.0
