@@ -29,9 +29,19 @@ class RouteFollowerConfig:
     curve_angle_deg: float = 30.0  # heading change over the route horizon that counts as a bend
     num_waypoints: int = 6
     waypoint_dt_s: float = 0.5
+    # LiDAR stop: points above the ground within `corridor_half_width_m` of the route,
+    # closer than stop_base_m + speed * stop_headway_s, stop the car.
+    obstacle_stop: bool = True
+    corridor_half_width_m: float = 1.4
+    obstacle_min_height_m: float = 0.4  # ego-frame z; below is ground / kerb
+    obstacle_max_height_m: float = 2.5
+    obstacle_min_points: int = 5
+    stop_base_m: float = 5.0
+    stop_headway_s: float = 1.5
 
     def __post_init__(self) -> None:
         require(self.target_speed_mps >= 0, "target_speed_mps must be >= 0")
+        require(self.corridor_half_width_m > 0, "corridor_half_width_m must be positive")
         require(self.num_waypoints >= 2, "num_waypoints must be >= 2")
 
 

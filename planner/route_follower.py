@@ -1,7 +1,9 @@
 """The network-free planner: waypoints along the global route at a target speed.
 
 It drives the agent until a trained AutoMoT model exists, and is the
-reference the network must beat. It knows nothing of traffic.
+reference the network must beat. Its only awareness of traffic is a LiDAR
+stop: something standing in the corridor along the route ahead stops the car.
+It cannot see traffic lights.
 """
 
 from __future__ import annotations
@@ -35,10 +37,31 @@ class RouteFollowerPlanner:
         turn = abs(math.degrees(math.atan2(start[0] * end[1] - start[1] * end[0], float(start @ end))))
         return c.curve_speed_mps if turn > c.curve_angle_deg else c.target_speed_mps
 
+    def obstacle_distance(self, route: np.ndarray, points: np.ndarray, reach_m: float) -> float | None:
+        """Distance ahead (m, along x) of the nearest obstacle point in the route corridor, or None."""
+        c = self.config
+        if len(points) == 0:
+            return None
+        z = points[:, 2]
+        near = (points[:, 0] > 0.5) & (points[:, 0] < reach_m) & (z > c.obstacle_min_height_m) & (z < c.obstacle_max_height_m)
+        candidates = points[near, :2].astype(np.float64)
+        if len(candidates) < c.obstacle_min_points:
+            return None
+        path = resample_polyline(np.vstack([np.zeros((1, 2)), route]), 0.5)
+        gaps = np.min(np.linalg.norm(candidates[:, None, :] - path[None, :, :], axis=2), axis=1)
+        inside = candidates[gaps < c.corridor_half_width_m]
+        if len(inside) < c.obstacle_min_points:
+            return None
+        return float(np.sort(inside[:, 0])[c.obstacle_min_points - 1])
+
     def act(self, observation: Observation, context: Any) -> Plan:
         c = self.config
         route = np.asarray(observation.route, dtype=np.float64)
         speed = self._speed_for(route)
+        if c.obstacle_stop:
+            reach = c.stop_base_m + observation.speed * c.stop_headway_s
+            if self.obstacle_distance(route, observation.lidar_points, reach) is not None:
+                speed = 0.0
         path = np.vstack([np.zeros((1, 2)), route])
         step = max(speed * c.waypoint_dt_s, 1e-3)
         waypoints = resample_polyline(path, step, count=c.num_waypoints + 1)[1:]
@@ -46,4 +69,5 @@ class RouteFollowerPlanner:
             waypoints=waypoints.astype(np.float32),
             route=route.astype(np.float32),
             target_speed=speed,
+            emergency_stop=speed == 0.0 and c.target_speed_mps > 0.0,
         )

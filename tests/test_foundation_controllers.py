@@ -84,3 +84,32 @@ def test_driving_controller_outputs_in_range():
     assert controller.step(stop, 101, 2.0, NO_POINTS).brake == 1.0
     broken = Plan(waypoints=np.full((6, 2), np.nan, dtype=np.float32), route=plan.route)
     assert controller.step(broken, 102, 2.0, NO_POINTS).brake == 1.0
+
+
+def _observation(points: np.ndarray, speed: float = 5.0):
+    from planner.interface import EgoState, Observation
+
+    route = np.stack([np.arange(1, 21, dtype=np.float32), np.zeros(20, np.float32)], axis=1)
+    return Observation(
+        tick=0, timestamp=0.0, images=np.zeros((4, 8, 8, 3), np.uint8), lidar_bev=np.zeros((2, 4, 4), np.float32),
+        lidar_points=points.astype(np.float32), speed=speed, target_points=np.array([[10, 0], [20, 0]], np.float32),
+        command=4, route=route, ego=EgoState(position=np.zeros(2), yaw=0.0, speed=speed),
+    )
+
+
+def test_route_follower_plans_along_the_route_and_stops_for_obstacles():
+    from planner.planner_config import RouteFollowerConfig
+    from planner.route_follower import RouteFollowerPlanner
+
+    planner = RouteFollowerPlanner(RouteFollowerConfig(target_speed_mps=6.0))
+    clear = planner.act(_observation(np.zeros((0, 4))), None)
+    assert clear.target_speed == 6.0 and not clear.emergency_stop
+    np.testing.assert_allclose(clear.waypoints[:, 0], 3.0 * np.arange(1, 7), atol=1e-4)  # 6 m/s x 0.5 s steps
+    car_ahead = np.array([[8.0, 0.3, 1.0, 1.0]] * 10)
+    assert planner.act(_observation(car_ahead), None).emergency_stop
+    beside = car_ahead + [0.0, 3.0, 0.0, 0.0]  # the next lane
+    assert not planner.act(_observation(beside), None).emergency_stop
+    far = car_ahead + [40.0, 0.0, 0.0, 0.0]  # beyond the stopping reach at 5 m/s
+    assert not planner.act(_observation(far), None).emergency_stop
+    ground = car_ahead * [1, 1, 0, 1]  # road surface returns
+    assert not planner.act(_observation(ground), None).emergency_stop
