@@ -15,6 +15,7 @@ import sys
 
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "launch.cmd_smoke",
+    "launch.cmd_config",
     "launch.cmd_report", "launch.cmd_failures",
 )
 

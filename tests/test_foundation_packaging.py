@@ -54,3 +54,11 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
     blocks = [line for line in readme[:30] if line.startswith("bash scripts/")]
     assert blocks[:2] == ["bash scripts/run.sh", "bash scripts/test.sh"]
     assert "bash scripts/test.sh" in (REPO / ".ci" / "run").read_text()
+
+
+def test_config_command_checks_files(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("schedular: {}\n")
+    result = subprocess.run([sys.executable, "-m", "launch.cli", "config", str(bad), "--check"], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == 1 and "Did you mean 'scheduler'" in result.stdout
