@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "launch.cmd_smoke",
     "launch.cmd_config",
     "launch.cmd_report", "launch.cmd_failures",
+    "launch.cmd_model_info",
 )
 
 

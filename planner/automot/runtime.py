@@ -1,0 +1,103 @@
+"""Asynchronous inference: understand -> cache (slow, ~10 Hz), act on the cache (fast, every tick).
+
+    cache = runtime.understand(observation)        # HF Qwen3-VL prefill, per-layer K/V
+    plan  = runtime.act(observation, cache)        # BEV encoder + AE over [cache ‖ AE tokens]
+
+`act` only reads the cache (new tensors for every concatenation), so two calls in a row
+give identical plans and the cache keeps its length; it equals the joint training
+forward on the same inputs. Nothing here keeps mutable state between calls, so
+`understand` may run in a worker thread while `act` runs on an older cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+
+from planner.automot.decisions import DecisionCodec
+from planner.automot.heads import AEOutputs
+from planner.automot.masks import ae_mask
+from planner.automot.network import AEBatch, AutoMoTNetwork
+from planner.automot.shared_attention import cached_attention
+from planner.automot.understanding import UEBatch, UEInputBuilder, prefill
+from planner.interface import Observation, Plan
+
+
+@dataclass(frozen=True)
+class UECache:
+    """What the UE hands the AE: every layer's keys/values of the prefix, and where it ends."""
+
+    keys: tuple[torch.Tensor, ...]  # per layer [B, Hkv, Tu, D], after k-norm and RoPE
+    values: tuple[torch.Tensor, ...]  # per layer [B, Hkv, Tu, D]
+    prefix_mask: torch.Tensor  # [B, Tu] long, 1 = real token (left padding)
+    next_position: torch.Tensor  # [B] long, the first AE token's position
+    tick: int = -1  # the observation tick it was built from (-1: not from an observation)
+
+    @property
+    def length(self) -> int:
+        return self.keys[0].shape[2]
+
+
+class AutoMoTRuntime:
+    def __init__(self, network: AutoMoTNetwork, builder: UEInputBuilder, codec: DecisionCodec) -> None:
+        self.network = network.eval()
+        self.builder, self.codec = builder, codec
+        param = next(network.parameters())
+        self.device, self.dtype = param.device, param.dtype
+
+    # --- tensor level -----------------------------------------------------------------------
+    def understand_batch(self, ue: UEBatch, tick: int = -1) -> UECache:
+        ue = ue.to(self.device)
+        with torch.inference_mode():
+            cache = prefill(self.network.understanding, ue)
+            layers = cache.layers
+            return UECache(tuple(layer.keys for layer in layers), tuple(layer.values for layer in layers),
+                           ue.attention_mask, ue.next_position, tick)
+
+    def act_batch(self, ae: AEBatch, cache: UECache) -> AEOutputs:
+        net = self.network
+        ae = ae.to(self.device, self.dtype)
+        with torch.inference_mode():
+            hidden = net.ae_tokens(ae)  # [B, Ta, H]
+            cos, sin = net.text_model.rotary_emb(hidden, net.ae_positions(cache.next_position))
+            mask = ae_mask(cache.prefix_mask, net.block_ids)  # [B, 1, Ta, Tu+Ta]
+            for layer, keys, values in zip(net.action_expert.layers, cache.keys, cache.values, strict=True):
+                out = cached_attention(keys, values, layer.qkv(hidden, cos, sin), mask, net.groups)
+                hidden = layer.finish(hidden, out)
+            return net.ae_outputs(hidden)
+
+    # --- observation level ------------------------------------------------------------------
+    def ue_batch(self, observations: Sequence[Observation]) -> UEBatch:
+        return self.builder.build([o.images for o in observations], [o.target_points for o in observations],
+                                  [o.speed for o in observations])
+
+    def ae_batch(self, observations: Sequence[Observation]) -> AEBatch:
+        w, h = self.network.spec.bev_camera_size
+        cams = [cv2.resize(o.current_image, (w, h), interpolation=cv2.INTER_AREA) for o in observations]
+        return AEBatch(
+            camera=torch.from_numpy(np.stack(cams)).permute(0, 3, 1, 2).float() / 255.0,
+            lidar_bev=torch.from_numpy(np.stack([np.asarray(o.lidar_bev, np.float32) for o in observations])),
+            target_points=torch.from_numpy(np.stack([np.asarray(o.target_points, np.float32).reshape(2, 2)
+                                                     for o in observations])),
+            speed=torch.tensor([float(o.speed) for o in observations], dtype=torch.float32),
+        )
+
+    def understand(self, observation: Observation) -> UECache:
+        return self.understand_batch(self.ue_batch([observation]), tick=observation.tick)
+
+    def act(self, observation: Observation, cache: UECache) -> Plan:
+        if not isinstance(cache, UECache):
+            raise TypeError(f"act needs the UECache from understand(), got {type(cache).__name__}")
+        out = self.act_batch(self.ae_batch([observation]), cache)
+        return self.to_plan(out)[0]
+
+    def to_plan(self, out: AEOutputs) -> list[Plan]:
+        decisions = self.codec.decode(out.decision_logits)
+        waypoints = out.waypoints.float().cpu().numpy().astype(np.float32)
+        route = out.route.float().cpu().numpy().astype(np.float32)
+        return [Plan(waypoints=waypoints[b], route=route[b], decisions=tuple(decisions[b]))
+                for b in range(len(decisions))]
