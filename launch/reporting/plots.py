@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import tempfile
 from collections.abc import Sequence
@@ -11,8 +12,6 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display
-
-import itertools
 
 import matplotlib.pyplot as plt
 import numpy as np
