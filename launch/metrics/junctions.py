@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -75,9 +76,20 @@ class CarlaServerMapProvider:
         return self._cache[town]
 
 
-def _location(x: float, y: float, z: float) -> Any:
-    import carla
+@dataclass(frozen=True)
+class _Point:
+    """Location stand-in for maps that are not carla.Map (tests, other map backends)."""
 
+    x: float
+    y: float
+    z: float
+
+
+def _location(x: float, y: float, z: float) -> Any:
+    try:
+        import carla
+    except ImportError:
+        return _Point(float(x), float(y), float(z))
     return carla.Location(x=float(x), y=float(y), z=float(z))
 
 

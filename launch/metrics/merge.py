@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from launch.metrics.progress import progress_iter
 from launch.metrics.records import (
     ResultFileError,
     RouteRecord,
@@ -113,7 +114,7 @@ def merge_results(paths: Iterable[str | Path] | str | Path, progress: bool = Fal
     files: list[str] = []
     skipped: list[str] = []
     seen: set[Path] = set()
-    for path, must_be_results in _maybe_progress(ordered, progress):
+    for path, must_be_results in progress_iter(ordered, "reading results", progress):
         if path.resolve() in seen:  # a file named and also inside a named folder: read once
             continue
         seen.add(path.resolve())
@@ -126,16 +127,3 @@ def merge_results(paths: Iterable[str | Path] | str | Path, progress: bool = Fal
     records, duplicates = merge_records(batches)
     return MergedResults(records=records, files=files, duplicates=duplicates, skipped=skipped)
 
-
-def _maybe_progress(items: list, enabled: bool):
-    if not enabled or len(items) < 20:
-        yield from items
-        return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("reading results", total=len(items))
-        for item in items:
-            yield item
-            bar.advance(task)

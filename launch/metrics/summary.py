@@ -26,6 +26,7 @@ from launch.metrics.failures import classify
 from launch.metrics.infractions import InfractionStats, infraction_stats
 from launch.metrics.junctions import MapProvider, junction_completion
 from launch.metrics.merge import Duplicate, MergedResults, merge_results
+from launch.metrics.progress import progress_iter
 
 
 @dataclass
@@ -191,9 +192,11 @@ def _row(entry: RouteEntry, efficiency: float | None, comfort: float | None) -> 
     )
 
 
-def _comforts(entries: Sequence[RouteEntry], metric_dirs: Sequence[str | Path]) -> dict[int, float]:
+def _comforts(entries: Sequence[RouteEntry], metric_dirs: Sequence[str | Path], progress: bool) -> dict[int, float]:
     values: dict[int, float] = {}
-    for index, entry in enumerate(entries):
+    if not metric_dirs:
+        return values
+    for index, entry in progress_iter(list(enumerate(entries)), "comfort (metric_info.json)", progress):
         if entry.record is None:
             continue
         path = find_metric_info(entry.record.save_name, metric_dirs)
@@ -233,7 +236,7 @@ def build_report(
 
     efficiencies = [route_efficiency(e.record) if e.record else None for e in entries]
     eff_values = [v for v in efficiencies if v is not None]
-    comforts = _comforts(entries, metric_dirs or [])
+    comforts = _comforts(entries, metric_dirs or [], progress)
     if not metric_dirs:
         notes.append("comfort not computed: no folder with <save_name>/metric_info.json given")
     elif not comforts:
