@@ -105,7 +105,7 @@ def run_carla(args: argparse.Namespace, console: Console) -> int:
 
         backend = SlurmBackend(plan, config, console, record=args.record)
         try:
-            backend.submit_pending()
+            backend.submit_pending(first=True)
             if args.submit_only:
                 return 0
             code = backend.wait()

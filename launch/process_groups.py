@@ -166,6 +166,10 @@ class ProcessGroups:
             group = self._groups.get(pgid)
         if group is None:
             return
+        if not self._is_ours(group):  # the pid was recycled: that group is someone else's now
+            with self._lock:
+                self._groups.pop(pgid, None)
+            return
         self._signal(group, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline and group_members(pgid):

@@ -134,6 +134,7 @@ class SlurmBackend:
             self.jobs: dict[str, list[str]] = json.loads(self.jobs_file.read_text())
         except (OSError, json.JSONDecodeError):
             self.jobs = {}
+        self._session: dict[str, int] = {}  # jobs submitted per shard by this command
 
     def _save_jobs(self) -> None:
         atomic_write_json(self.jobs_file, self.jobs)
@@ -145,20 +146,26 @@ class SlurmBackend:
         path.chmod(0o755)
         return path
 
-    def submit_pending(self) -> dict[str, str]:
-        """Submit every unfinished shard without an active job; returns shard -> new job id."""
+    def submit_pending(self, first: bool = False) -> dict[str, str]:
+        """Submit every unfinished shard that has no active job; returns shard -> new job id.
+
+        first=True is the submit of a new command: shards that stopped with an error are
+        tried again (the cause may be fixed now). Later calls, while waiting, leave them
+        alone and resubmit a shard at most `slurm.max_resubmits` times (node failure,
+        time limit, ...)."""
         latest = {name: ids[-1] for name, ids in self.jobs.items() if ids}
         states = job_states(list(latest.values()), self.config)
         submitted = {}
         for shard in self.plan.shards:
             left, state = shard_progress(self.plan, shard, self.config)
             job = latest.get(shard.name)
-            if left == 0 or state.error or (job and states.get(job) in ACTIVE_STATES):
+            if left == 0 or (job and states.get(job) in ACTIVE_STATES):
                 continue
-            if len(self.jobs.get(shard.name, [])) > self.config.slurm.max_resubmits:
+            if not first and (state.error or self._session.get(shard.name, 0) > self.config.slurm.max_resubmits):
                 continue
             job_id = submit(self.write_script(shard), self.config)
             self.jobs.setdefault(shard.name, []).append(job_id)
+            self._session[shard.name] = self._session.get(shard.name, 0) + 1
             self._save_jobs()
             submitted[shard.name] = job_id
             self.console.print(f"{shard.name}: submitted job {job_id} ({left} route(s) left)")

@@ -59,12 +59,8 @@ while True:
     time.sleep(0.2)
 '''
 
-FAKE_EVALUATOR = r'''
-import argparse, atexit, json, os, signal, socket, subprocess, sys, time
-import xml.etree.ElementTree as ET
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))  # <root>/leaderboard/leaderboard -> <root>
-
+# The option list of Bench2Drive's leaderboard_evaluator.py main(), names, types and defaults.
+EVALUATOR_PARSER = r'''
 parser = argparse.ArgumentParser()
 parser.add_argument('--host', default='localhost')
 parser.add_argument('--port', default=2000, type=int)
@@ -83,6 +79,15 @@ parser.add_argument('--resume', type=bool, default=False)
 parser.add_argument("--checkpoint", type=str, default='./simulation_results.json')
 parser.add_argument("--debug-checkpoint", type=str, default='./live_results.txt')
 parser.add_argument("--gpu-rank", type=int, default=0)
+'''
+
+FAKE_EVALUATOR = r'''
+import argparse, atexit, json, os, signal, socket, subprocess, sys, time
+import xml.etree.ElementTree as ET
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))  # <root>/leaderboard/leaderboard -> <root>
+
+__PARSER__
 args = parser.parse_args()
 
 behaviour = json.load(open(os.path.join(ROOT, "fake_behaviour.json")))
@@ -169,6 +174,15 @@ write()
 '''
 
 
+def bench2drive_parser():
+    """An argparse parser with exactly the evaluator's options (to check our command lines)."""
+    import argparse
+
+    scope: dict = {"argparse": argparse}
+    exec(EVALUATOR_PARSER, scope)
+    return scope["parser"]
+
+
 def _write_executable(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -190,7 +204,8 @@ def make_fake_leaderboard(root: Path, behaviour: dict | None = None) -> tuple[Pa
     """(<root>/leaderboard, <root>/scenario_runner) with a fake leaderboard_evaluator.py."""
     leaderboard = root / "leaderboard"
     (leaderboard / "leaderboard").mkdir(parents=True, exist_ok=True)
-    (leaderboard / "leaderboard" / "leaderboard_evaluator.py").write_text(FAKE_EVALUATOR)
+    (leaderboard / "leaderboard" / "leaderboard_evaluator.py").write_text(
+        FAKE_EVALUATOR.replace("__PARSER__", EVALUATOR_PARSER))
     scenario_runner = root / "scenario_runner"
     (scenario_runner / "srunner").mkdir(parents=True, exist_ok=True)
     set_behaviour(root, behaviour or {})
