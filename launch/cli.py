@@ -19,6 +19,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "launch.cmd_report", "launch.cmd_failures",
     "launch.cmd_model_info",
     "launch.cmd_evaluate",
+    "launch.cmd_doctor",
 )
 
 

@@ -143,6 +143,28 @@ class SlurmConfig:
 
 
 @dataclass(frozen=True)
+class DoctorConfig:
+    """What `automot doctor` checks against."""
+
+    py_trees_version: str = "0.8.3"  # the leaderboard's scenario trees need exactly this
+    # Imported with the evaluator's interpreter and PYTHONPATH: what the leaderboard needs at run time.
+    import_modules: tuple[str, ...] = (
+        "carla",
+        "agents.navigation.local_planner",  # CARLA's PythonAPI/carla
+        "srunner.scenariomanager.carla_data_provider",
+        "leaderboard.utils.statistics_manager",
+        "leaderboard.utils.route_indexer",
+        "leaderboard.autoagents.agent_wrapper",
+        "leaderboard.scenarios.route_scenario",
+    )
+    probe_timeout_s: float = 120.0  # the import probe loads carla, srunner, leaderboard
+    gpu_query: tuple[str, ...] = ("nvidia-smi", "-L")  # lists 'GPU <n>: <name> (UUID: ...)'
+    vulkan_loader: str = "libvulkan.so.1"
+    vulkan_icd_dirs: tuple[str, ...] = ("/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d")
+    vulkan_nvidia_icd: str = "nvidia_icd.json"
+
+
+@dataclass(frozen=True)
 class LaunchConfig:
     paths: PathsConfig = field(default_factory=PathsConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -150,6 +172,7 @@ class LaunchConfig:
     evaluator: EvaluatorConfig = field(default_factory=EvaluatorConfig)
     recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
     slurm: SlurmConfig = field(default_factory=SlurmConfig)
+    doctor: DoctorConfig = field(default_factory=DoctorConfig)
     poll_interval_s: float = 1.0  # s between two looks at the workers (exit codes, progress, watchdog)
     progress_refresh_s: float = 1.0  # s between redraws of the live progress view
     log_tail_lines: int = 20  # lines of a worker log quoted when something fails
@@ -171,6 +194,7 @@ def launch_config_from_dict(data: dict) -> LaunchConfig:
 
 __all__ = [
     "ConfigError",
+    "DoctorConfig",
     "EvaluatorConfig",
     "LaunchConfig",
     "PathsConfig",
