@@ -128,3 +128,19 @@ def test_official_corrupt_file_and_empty_folder(tmp_path):
     (tmp_path / WEIGHTS_FILE).write_bytes(b"\xff" * 64)
     with pytest.raises(CheckpointError, match="not a readable safetensors"):
         load_checkpoint(target, tmp_path)
+
+
+def test_understanding_weights_from_a_local_qwen_folder(source, tmp_path):
+    """model.qwen_path: HF from_pretrained of a local folder (weights, tokenizer, preprocessor), no hub."""
+    source.network.understanding.save_pretrained(tmp_path)
+    source.builder.tokenizer.save(tmp_path)
+    source.builder.processor.save_pretrained(tmp_path)
+    rt = build_runtime(ModelConfig(size="tiny", seed=36, qwen_path=str(tmp_path)))
+    ours = rt.network.understanding.state_dict()
+    for key, value in source.network.understanding.state_dict().items():
+        assert torch.equal(ours[key], value), key
+    assert rt.network.lm_head.weight is rt.network.text_model.embed_tokens.weight
+    assert not torch.equal(rt.network.action_expert.layers[0].q_proj.weight,
+                           source.network.action_expert.layers[0].q_proj.weight)  # the AE starts fresh
+    plan = rt.act(observation(seed=37), rt.understand(observation(seed=37)))
+    assert plan.is_finite()

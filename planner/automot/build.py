@@ -65,13 +65,20 @@ def build_network(config: ModelConfig, device: str | torch.device | None = None,
     understanding = None
     if load_qwen and config.qwen_path and not config.checkpoint and device.type != "meta":
         understanding = Qwen3VLForConditionalGeneration.from_pretrained(
-            config.qwen_path, dtype=torch.float32, attn_implementation=config.attn_implementation).to(device)
+            config.qwen_path, dtype=DTYPES[config.dtype], attn_implementation=config.attn_implementation).to(device)
         _check_qwen_dims(understanding, spec)
-    with device:
-        if understanding is None:
-            qwen_config = build_qwen_config(spec, tokenizer, config.attn_implementation)
-            understanding = Qwen3VLForConditionalGeneration(qwen_config)
-        network = AutoMoTNetwork(spec, config, understanding)
+    # Parameters are created directly in the target dtype: a full-size float32 detour would
+    # need twice the memory (24 GB) on the way to bfloat16.
+    default_dtype = torch.get_default_dtype()
+    torch.set_default_dtype(DTYPES[config.dtype])
+    try:
+        with device:
+            if understanding is None:
+                qwen_config = build_qwen_config(spec, tokenizer, config.attn_implementation)
+                understanding = Qwen3VLForConditionalGeneration(qwen_config)
+            network = AutoMoTNetwork(spec, config, understanding)
+    finally:
+        torch.set_default_dtype(default_dtype)
     return network, tokenizer
 
 
@@ -87,7 +94,7 @@ def build_runtime(config: ModelConfig) -> AutoMoTRuntime:
     else:
         log.warning("AutoMoT: no checkpoint configured: size '%s' runs with random weights (seed %d)",
                     config.size, config.seed)
-    network = network.to(DTYPES[config.dtype]).eval()
+    network = network.eval()  # already in config.dtype (float buffers such as RoPE inv_freq stay float32)
     processor = build_image_processor(spec, config.qwen_path)
     builder = UEInputBuilder(spec, config, tokenizer, processor, network.understanding.model.get_rope_index)
     codec = DecisionCodec(tokenizer, spec.num_decision_queries, spec.num_decision_words,

@@ -13,6 +13,7 @@ of another size, is a CheckpointError naming the path.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -30,6 +31,8 @@ VERSION = 1
 CONFIG_FILE = "automot_config.json"
 WEIGHTS_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
+
+log = logging.getLogger(__name__)
 
 
 class CheckpointError(RuntimeError):
@@ -126,6 +129,10 @@ def _check_own_config(folder: Path, network: nn.Module) -> None:
     if meta.get("size") != network.spec.name:
         raise CheckpointError(f"{folder}: checkpoint is size '{meta.get('size')}', the config asks for "
                               f"'{network.spec.name}' (set model.size to match)")
+    stored_prompt = (meta.get("model") or {}).get("prompt")
+    if stored_prompt is not None and stored_prompt != json.loads(json.dumps(to_dict(network.config.prompt))):
+        log.warning("%s was trained with another model.prompt than the configured one; the network "
+                    "will read prompts it has not seen", folder)
     want = json.loads(json.dumps(asdict(network.spec)))  # tuples -> lists, as stored
     if meta.get("spec") != want:
         diff = sorted(k for k in want if (meta.get("spec") or {}).get(k) != want[k])
