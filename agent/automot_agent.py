@@ -201,7 +201,8 @@ class AutoMoTAgent(AutonomousAgent):
         if plan is None:  # the understanding expert has not produced its first cache
             command = VehicleCommand.full_brake()
         else:
-            command = self.controller.step(plan, tick, observation.speed, observation.lidar_points)
+            command = self.controller.step(plan, tick, observation.speed, observation.lidar_points,
+                                           fallback_route=observation.route)
         self.last_plan, self.last_observation = plan, observation
         if self.config.logging.log_decisions and plan is not None and plan.decisions:
             LOG.debug("tick %d decisions: %s", tick, " ".join(plan.decisions))

@@ -44,6 +44,9 @@ class LateralConfig:
     lookahead_min: int = 24
     lookahead_max: int = 105
     error_normalizer_deg: float = 90.0  # heading error is divided by this before the PID
+    # A planned route shorter than this (m) carries no direction (e.g. an untrained
+    # network predicting ~0): steer along the global route instead.
+    min_route_length_m: float = 1.0
 
     def __post_init__(self) -> None:
         require(self.interpolation_step_m > 0, "interpolation_step_m must be positive")

@@ -10,6 +10,7 @@ from controllers.lateral import LateralController
 from controllers.longitudinal import LongitudinalController
 from controllers.safety import SafetyDecision, SafetyMonitor
 from planner.interface import Plan
+from sensors.frames import polyline_lengths
 
 
 class DrivingController:
@@ -26,10 +27,18 @@ class DrivingController:
         self.longitudinal.reset()
         self.safety.reset()
 
-    def step(self, plan: Plan, tick: int, speed: float, lidar_points_ego: np.ndarray) -> VehicleCommand:
+    def steering_route(self, plan: Plan, fallback_route: np.ndarray | None) -> np.ndarray:
+        """The plan's route, or the fallback (the global route ahead) when the plan's is degenerate."""
+        if fallback_route is None or not plan.is_finite():
+            return plan.route
+        length = float(polyline_lengths(np.vstack([np.zeros((1, 2)), plan.route]))[-1])
+        return plan.route if length >= self.config.lateral.min_route_length_m else fallback_route
+
+    def step(self, plan: Plan, tick: int, speed: float, lidar_points_ego: np.ndarray,
+             fallback_route: np.ndarray | None = None) -> VehicleCommand:
         safety = self.safety.step(tick, speed, lidar_points_ego)
         self.last_safety = safety
-        steer = self.lateral.step(plan.route, speed)
+        steer = self.lateral.step(self.steering_route(plan, fallback_route), speed)
         steer = float(np.clip(steer, -self.config.max_steer, self.config.max_steer))
         if safety.warmup or plan.emergency_stop or not plan.is_finite():
             self.last_desired_speed = 0.0

@@ -113,3 +113,14 @@ def test_route_follower_plans_along_the_route_and_stops_for_obstacles():
     assert not planner.act(_observation(far), None).emergency_stop
     ground = car_ahead * [1, 1, 0, 1]  # road surface returns
     assert not planner.act(_observation(ground), None).emergency_stop
+
+
+def test_degenerate_planned_route_falls_back_to_the_global_route():
+    controller = DrivingController(ControllerConfig())
+    collapsed = Plan(waypoints=np.zeros((6, 2), np.float32), route=np.full((20, 2), 1e-3, np.float32))
+    global_route = np.stack([np.arange(1, 21, dtype=np.float32), np.full(20, -3.0, np.float32)], axis=1)
+    command = controller.step(collapsed, 100, 3.0, NO_POINTS, fallback_route=global_route)
+    assert command.steer < 0  # towards the global route on the left, not an arbitrary full lock
+    assert controller.steering_route(collapsed, global_route) is global_route
+    good = Plan(waypoints=np.zeros((6, 2), np.float32), route=global_route * [1, -1])
+    assert controller.steering_route(good, global_route) is good.route
