@@ -20,6 +20,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "launch.cmd_model_info",
     "launch.cmd_evaluate",
     "launch.cmd_doctor",
+    "launch.cmd_replay",
 )
 
 

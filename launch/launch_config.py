@@ -165,6 +165,23 @@ class DoctorConfig:
 
 
 @dataclass(frozen=True)
+class ReplayConfig:
+    """`automot replay`: re-running failed routes with debugging, recorder logs, debug videos."""
+
+    failure_kinds: tuple[str, ...] = ("missing", "crashed", "failed", "infraction")  # launch.metrics kinds re-run
+    spectator: Literal["off", "chase", "top_down"] = "chase"  # logging.spectator of the re-run
+    client_timeout_s: float = 30.0  # carla.Client timeout for recorder calls
+    time_factor: float = 1.0  # recorder playback speed
+    video_fps: float = 20.0  # debug frames -> mp4
+    # Tried in order to play a video; the video path is appended.
+    players: tuple[tuple[str, ...], ...] = (("ffplay", "-autoexit", "-loglevel", "error"), ("mpv",), ("xdg-open",))
+
+    def __post_init__(self) -> None:
+        require(self.client_timeout_s > 0 and self.time_factor > 0 and self.video_fps > 0,
+                "replay.client_timeout_s, time_factor and video_fps must be positive")
+
+
+@dataclass(frozen=True)
 class LaunchConfig:
     paths: PathsConfig = field(default_factory=PathsConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -173,6 +190,7 @@ class LaunchConfig:
     recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
     slurm: SlurmConfig = field(default_factory=SlurmConfig)
     doctor: DoctorConfig = field(default_factory=DoctorConfig)
+    replay: ReplayConfig = field(default_factory=ReplayConfig)
     poll_interval_s: float = 1.0  # s between two looks at the workers (exit codes, progress, watchdog)
     progress_refresh_s: float = 1.0  # s between redraws of the live progress view
     log_tail_lines: int = 20  # lines of a worker log quoted when something fails
@@ -200,6 +218,7 @@ __all__ = [
     "PathsConfig",
     "PortsConfig",
     "RecoveryConfig",
+    "ReplayConfig",
     "ServerConfig",
     "SlurmConfig",
     "launch_config_from_dict",
