@@ -64,6 +64,18 @@ class WorkerSnapshot:
     driving_score: float | None  # mean composed score of the finished routes
 
 
+def newest_route_output(save_path: Path) -> int | None:
+    """Newest mtime (ns) of the files in the most recently created route folder under save_path."""
+    try:
+        folders = [p for p in Path(save_path).iterdir() if p.is_dir()]
+        if not folders:
+            return None
+        newest = max(folders, key=lambda p: p.stat().st_mtime_ns)
+        return max((p.stat().st_mtime_ns for p in newest.iterdir() if p.is_file()), default=None)
+    except OSError:  # a folder removed while we look: no signal this time
+        return None
+
+
 class ShardWorker:
     def __init__(self, spec: ShardSpec, layout: ShardLayout, paths: ResolvedPaths, config: LaunchConfig,
                  agent_config: Path, groups: ProcessGroups, allocator: PortAllocator, server_mode: str,
@@ -250,6 +262,8 @@ class ShardWorker:
         server.wait_ready(tail_lines=self.config.log_tail_lines, should_stop=stop_event.is_set)
 
     def _progress_signature(self, run: EvaluatorRun, log_path: Path) -> tuple:
+        """Changes whenever the attempt shows life: its log, checkpoint or live file grows, or the
+        agent writes into its newest route folder under SAVE_PATH (per-tick log, metric_info)."""
         signature = []
         for path in (log_path, run.checkpoint, run.debug_checkpoint):
             try:
@@ -257,6 +271,7 @@ class ShardWorker:
                 signature.append((st.st_size, st.st_mtime_ns))
             except OSError:
                 signature.append(None)
+        signature.append(newest_route_output(run.save_path))
         return tuple(signature)
 
     def _watch(self, evaluator, server: CarlaServer | None, run: EvaluatorRun, log_path: Path,

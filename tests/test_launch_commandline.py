@@ -131,7 +131,6 @@ def test_embedded_simulator_delegation_or_clear_error(tmp_path, capsys):
         assert code == 2 and "embedded simulator's runner" in capsys.readouterr().err
 
 
-@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_kills_only_own_process_groups(tmp_path):
     paths = fake_paths(tmp_path)
     from test_launch_fakes import set_behaviour

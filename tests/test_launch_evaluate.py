@@ -174,6 +174,18 @@ def test_watchdog_kills_a_hung_attempt_and_the_route_then_finishes(world):
     assert no_fake_process_left(world)
 
 
+def test_watchdog_counts_the_agents_route_output_as_progress(world):
+    """A route that prints nothing for longer than the watchdog but writes its per-tick files
+    under SAVE_PATH is alive: it must not be killed."""
+    set_behaviour(world, {"default": {"action": "quiet", "duration_s": 2.5}})
+    config = fast_config(world, recovery={"watchdog_minutes": 0.015})  # 0.9 s
+    plan, result, log = evaluate(world, ["1"], config)
+    assert result.exit_code == 0, log
+    assert run_counts(world) == {"1": 1}
+    state = json.loads(plan.layout(plan.shards[0]).state_file.read_text())
+    assert [o["kind"] for o in state["outcomes"]] == ["finished"]
+
+
 def test_evaluator_started_server_is_adopted_and_killed(world):
     """Bench2Drive's evaluator starts CarlaUE4.sh itself with setsid: after a crash that server
     must be gone before the next attempt, and nothing may be left at the end."""

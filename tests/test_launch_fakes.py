@@ -5,7 +5,7 @@ leaderboard checkpoint files, and crashes / hangs / dies on purpose.
 Behaviour is set per route in <root>/fake_behaviour.json, e.g.
     {"default": {"action": "ok", "score": 100.0, "duration_s": 0.1},
      "routes": {"3": {"action": "crash", "times": 1}}, "start_server": false}
-actions: ok, crash (a 'Failed - Simulation crashed' record, exit -1 like Bench2Drive), hang
+actions: ok, quiet (like ok, but writes only <SAVE_PATH>/<route>/ticks.jsonl, no stdout), crash (a 'Failed - Simulation crashed' record, exit -1 like Bench2Drive), hang
 (no output, no exit), die (SIGKILL-like exit without a record), agent_crash (record
 'Failed - Agent crashed'), fail_start (exit 1 before any route). 'times': the action
 applies to the first n runs of the route, later runs are 'ok'. Every route start is
@@ -155,8 +155,14 @@ for index, route_id in enumerate(ids):
     if action == "die":
         os._exit(137)
     steps = max(1, int(spec.get("duration_s", 0.1) / 0.05))
+    route_dir = os.path.join(os.environ.get("SAVE_PATH", ROOT), f"RouteScenario_{route_id}_rep0_fake")
+    os.makedirs(route_dir, exist_ok=True)
     for tick in range(steps):
-        print(f"tick {tick}", flush=True)
+        if action == "quiet":  # nothing on stdout; only the agent's per-tick file grows
+            with open(os.path.join(route_dir, "ticks.jsonl"), "a") as f:
+                f.write(json.dumps({"tick": tick}) + "\n")
+        else:
+            print(f"tick {tick}", flush=True)
         time.sleep(0.05)
     if action == "crash":
         results["_checkpoint"]["records"].append(record(index, route_id, "Failed - Simulation crashed", 0.0))
