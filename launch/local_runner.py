@@ -88,6 +88,8 @@ def run_local(plan: EvaluationPlan, paths: ResolvedPaths, config: LaunchConfig, 
                 console.print(f"stopping ({signals.signal_name or 'stop requested'}): killing "
                               f"{len(groups.owned())} process group(s) this command started")
             stop_event.set()
+            for worker in workers:  # servers an evaluator started since the worker last looked
+                worker.adopt_strays()
             groups.kill_all(config.server.stop_grace_s)
             deadline = time.monotonic() + config.server.stop_grace_s + 10
             for worker in workers:

@@ -107,11 +107,16 @@ class ProcessGroups:
         return process
 
     def register(self, pgid: int, label: str) -> bool:
+        """Own the group `pgid`. Its leader may already be gone (a shell that exec'd or
+        exited): then the group's living members vouch for it and start time -1 is kept."""
         stat = read_stat(pgid)
-        if stat is None or stat.pgid != pgid:
+        if stat is not None and stat.pgid != pgid:
+            return False  # that pid is not a group leader
+        if stat is None and not group_members(pgid):
             return False
+        start_time = stat.start_time if stat is not None else -1
         with self._lock:
-            self._groups.setdefault(pgid, OwnedGroup(pgid, stat.start_time, label))
+            self._groups.setdefault(pgid, OwnedGroup(pgid, start_time, label))
         return True
 
     def adopt_descendant_groups(self, root_pid: int, label: str) -> list[int]:
@@ -121,7 +126,7 @@ class ProcessGroups:
             return []
         adopted = []
         for stat in descendants(root_pid):
-            if stat.pgid != root.pgid and stat.pgid == stat.pid and stat.pgid not in self._groups:
+            if stat.pgid != root.pgid and stat.pgid not in self._groups:
                 if self.register(stat.pgid, label):
                     adopted.append(stat.pgid)
         return adopted
@@ -152,8 +157,10 @@ class ProcessGroups:
 
     def _is_ours(self, group: OwnedGroup) -> bool:
         leader = read_stat(group.pgid)
-        # Leader gone: the pgid stays reserved by the kernel while any member lives,
-        # so the members still found under it are ours.
+        # Leader gone: the pgid stays reserved by the kernel while any member lives, so
+        # the members still found under it are ours. A leader that is a different process
+        # than the one registered (or appeared after registering a leaderless group) means
+        # the number was recycled.
         return leader is None or leader.start_time == group.leader_start_time
 
     def alive(self, pgid: int) -> bool:

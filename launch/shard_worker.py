@@ -95,6 +95,7 @@ class ShardWorker:
         self.current_route: str | None = None
         self.thread: threading.Thread | None = None
         self._finished_cache: dict = {}
+        self._evaluator = None  # the running evaluator's Popen, for adopt_strays()
 
     # ---- bookkeeping -------------------------------------------------------
     @property
@@ -229,8 +230,10 @@ class ShardWorker:
         self.status = "running"
         evaluator = self.groups.spawn(evaluator_argv(run, self.paths, self.config), label=f"{self.spec.name} evaluator",
                                       log_path=log_path, env=evaluator_env(run, self.paths, self.config))
+        self._evaluator = evaluator
         kind, detail = self._watch(evaluator, server, run, log_path, stop_event)
         self._kill_attempt(evaluator, server, ports)
+        self._evaluator = None
         if kind == "stopped":
             return None
         crashed, in_progress, finished = analyse_attempt(self.layout, number, subset, self.retry_statuses,
@@ -297,6 +300,14 @@ class ShardWorker:
             elif time.monotonic() - last_progress > watchdog_s:
                 self._log(f"watchdog: no progress for {watchdog_s:.0f} s, killing the attempt")
                 return "hang", f"no progress for {watchdog_s:.0f} s (watchdog)"
+
+    def adopt_strays(self) -> None:
+        """Register the server groups the running evaluator started (called before a stop)."""
+        evaluator, ports = self._evaluator, self.ports
+        if self.server_mode != "evaluator" or evaluator is None or ports is None:
+            return
+        self.groups.adopt_descendant_groups(evaluator.pid, f"{self.spec.name} server")
+        self.groups.adopt_by_argument(rpc_port_argument(ports.rpc), f"{self.spec.name} server")
 
     def _update_current_route(self, run: EvaluatorRun) -> None:
         seen = {str(r["route_id"]) for r in checkpoint_records(read_checkpoint(run.checkpoint))}

@@ -157,3 +157,24 @@ def test_world_probe_against_a_non_carla_listener_is_handled(tmp_path):
             server.wait_ready(timeout_s=1.0)
     finally:
         server.stop()
+
+
+def test_orphaned_server_of_a_dead_evaluator_is_found_by_its_port_argument(tmp_path):
+    """The evaluator (group leader) died right after starting the server: the server is an orphan
+    in a leaderless group. It is adopted by its exact '-carla-rpc-port=P' argument and killed."""
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys; p = subprocess.Popen([sys.executable, '-c', "
+         "'import time; time.sleep(60)', '-carla-rpc-port=39999']); print(p.pid, flush=True)"],
+        start_new_session=True, stdout=subprocess.PIPE, text=True)
+    orphan = int(launcher.stdout.readline())
+    launcher.wait(timeout=10)
+    try:
+        assert read_stat(launcher.pid) is None and read_stat(orphan).pgid == launcher.pid  # leaderless group
+        groups = ProcessGroups()
+        assert groups.adopt_by_argument("-carla-rpc-port=3999", "server") == []  # exact argument only
+        assert groups.adopt_by_argument("-carla-rpc-port=39999", "server") == [launcher.pid]
+        groups.kill_all(grace_s=1.0)
+        assert wait_for(lambda: not pid_alive(orphan), 5)
+    finally:
+        if pid_alive(orphan):
+            os.kill(orphan, signal.SIGKILL)
