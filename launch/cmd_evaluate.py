@@ -99,6 +99,7 @@ def run_carla(args: argparse.Namespace, console: Console) -> int:
     if args.workers_per_gpu < 1:
         raise PlanError(f"--workers-per-gpu must be >= 1, got {args.workers_per_gpu}")
     n_shards = args.shards or len(gpus) * args.workers_per_gpu
+    paths = resolve_paths(config.paths) if args.backend == "local" else None  # before anything is written
     plan = make_plan(Path(args.routes), Path(args.out), Path(args.config), gpus, n_shards, config)
     if args.backend == "slurm":
         from launch.slurm_backend import SlurmBackend, SlurmError
@@ -122,7 +123,6 @@ def run_carla(args: argparse.Namespace, console: Console) -> int:
         raise PlanError(f"--shard {args.shard}: not in this plan ({', '.join(s.name for s in plan.shards)})")
     if not args.shard and n_shards != len(gpus) * args.workers_per_gpu:
         raise PlanError("--shards differs from GPUs x workers-per-gpu: a local run has one worker per shard")
-    paths = resolve_paths(config.paths)
     from launch.local_runner import run_local
 
     result = run_local(plan, paths, config, record=args.record, console=console,

@@ -173,3 +173,16 @@ def test_ctrl_c_stops_cleanly_and_kills_only_own_process_groups(tmp_path):
                 os.killpg(pgid, signal.SIGKILL)
         os.killpg(bystander.pid, signal.SIGKILL)
         bystander.wait()
+
+
+def test_evaluate_without_carla_root_says_how_to_fix_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    from launch.cli import main
+
+    for name in ("CARLA_ROOT", "LEADERBOARD_ROOT", "SCENARIO_RUNNER_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    routes = write_routes_xml(tmp_path / "routes.xml", ["1"])
+    (tmp_path / "agent.yaml").write_text("")
+    code = main(["evaluate", "--routes", str(routes), "--config", str(tmp_path / "agent.yaml"),
+                 "--out", str(tmp_path / "out")])
+    assert code == 2 and "CARLA_ROOT is not in the environment" in capsys.readouterr().out
+    assert not (tmp_path / "out").exists()
