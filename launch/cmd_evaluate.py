@@ -113,6 +113,11 @@ def run_carla(args: argparse.Namespace, console: Console) -> int:
         except SlurmError as exc:
             console.print(f"[red]slurm:[/] {exc}", highlight=False)
             return 1
+        except KeyboardInterrupt:  # only the waiting stops: the jobs are the cluster's now
+            ids = [ids[-1] for ids in backend.jobs.values() if ids]
+            console.print(f"stopped waiting; the jobs keep running (scancel {' '.join(ids)} to stop them). "
+                          f"Run the same command again to keep waiting / resubmit.", highlight=False)
+            return 130
         if code == 0 and not args.no_report:
             from launch.results_report import merge_plan_results, write_report
 
