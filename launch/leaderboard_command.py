@@ -95,7 +95,9 @@ class EvaluatorRun:
         return replace(self, routes_subset=subset)
 
 
-def evaluator_argv(run: EvaluatorRun, paths: ResolvedPaths, config: LaunchConfig) -> list[str]:
+def evaluator_argv(run: EvaluatorRun, paths: ResolvedPaths, config: LaunchConfig, gpu_rank: bool = True) -> list[str]:
+    """gpu_rank=False leaves out --gpu-rank: upstream leaderboard 2.0 has no such option (there
+    automot starts the server itself, on the right GPU); Bench2Drive's starts its server with it."""
     ev = config.evaluator
     argv = [
         str(paths.python), str(paths.evaluator),
@@ -112,8 +114,9 @@ def evaluator_argv(run: EvaluatorRun, paths: ResolvedPaths, config: LaunchConfig
         f"--agent-config={run.agent_config}",
         f"--checkpoint={run.checkpoint}",
         f"--debug-checkpoint={run.debug_checkpoint}",
-        f"--gpu-rank={run.gpu}",
     ]
+    if gpu_rank:
+        argv.append(f"--gpu-rank={run.gpu}")
     if run.routes_subset:
         argv.append(f"--routes-subset={','.join(run.routes_subset)}")
     if run.record_dir is not None:

@@ -228,8 +228,9 @@ class ShardWorker:
         log_path = self.layout.evaluator_log(number)
         self._log(f"attempt {number}: {len(subset)} route(s) from {subset[0]}, ports {ports.rpc}/{ports.traffic_manager}")
         self.status = "running"
-        evaluator = self.groups.spawn(evaluator_argv(run, self.paths, self.config), label=f"{self.spec.name} evaluator",
-                                      log_path=log_path, env=evaluator_env(run, self.paths, self.config))
+        argv = evaluator_argv(run, self.paths, self.config, gpu_rank=self.server_mode == "evaluator")
+        evaluator = self.groups.spawn(argv, label=f"{self.spec.name} evaluator", log_path=log_path,
+                                      env=evaluator_env(run, self.paths, self.config))
         self._evaluator = evaluator
         kind, detail = self._watch(evaluator, server, run, log_path, stop_event)
         self._kill_attempt(evaluator, server, ports)

@@ -65,6 +65,8 @@ def test_argv_parses_with_the_evaluators_own_options(tmp_path):
     plain = bench2drive_parser().parse_args(evaluator_argv(a_run(tmp_path, routes_subset=()), paths,
                                                            LaunchConfig())[2:])
     assert plain.resume is False and plain.record == "" and plain.routes_subset == ""
+    upstream = evaluator_argv(a_run(tmp_path), paths, LaunchConfig(), gpu_rank=False)
+    assert not any(a.startswith("--gpu-rank") for a in upstream)
 
 
 def test_env_has_what_the_leaderboard_expects(tmp_path):
