@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from launch.launch_config import LaunchConfig
-from launch.leaderboard_command import EvaluatorRun, PathsError, ResolvedPaths, evaluator_env, resolve_paths
+from launch.leaderboard_command import (
+    EvaluatorRun,
+    PathsError,
+    ResolvedPaths,
+    evaluator_env,
+    evaluator_working_dir,
+    resolve_paths,
+)
 from launch.ports import PortAllocator
 
 # pip names of modules the leaderboard imports, where they differ from the module name.
@@ -105,6 +112,21 @@ def check_server_binary(carla_root: Path) -> list[Finding]:
         findings.append(Finding("server binary", False, f"{binary} missing",
                                 "the CARLA package is incomplete: extract it again"))
     return findings or [Finding("server binary", True, str(script))]
+
+
+def check_working_dir(paths: ResolvedPaths, config: LaunchConfig) -> Finding:
+    """Files the evaluator opens relative to its working folder (Bench2Drive: leaderboard/data/weather.xml)."""
+    cwd = evaluator_working_dir(paths, config)
+    try:
+        text = paths.evaluator.read_text(errors="replace")
+    except OSError:
+        text = ""
+    relative = sorted(set(re.findall(r"['\"](leaderboard/data/[\w./-]+)['\"]", text)))
+    missing = [r for r in relative if not (cwd / r).is_file()]
+    if missing:
+        return Finding("evaluator working folder", False, f"{cwd} lacks {', '.join(missing)}",
+                       "set evaluator.working_dir to Bench2Drive's repository root")
+    return Finding("evaluator working folder", True, str(cwd))
 
 
 def server_version(carla_root: Path) -> str | None:
@@ -250,6 +272,7 @@ def run_doctor(config: LaunchConfig, environ: dict[str, str], gpus: tuple[int, .
     findings, paths = check_paths(config, environ)
     if paths is not None:
         findings.extend(check_server_binary(paths.carla_root))
+        findings.append(check_working_dir(paths, config))
         probe, error = run_probe(paths, config, environ)
         if probe is None:
             findings.append(Finding("import probe", False, f"{paths.python} could not run the probe: {error}",

@@ -89,6 +89,9 @@ class EvaluatorConfig:
     # is charged to a route only once its start is in the log; an evaluator that dies
     # before (say, the agent does not import) is not the route's fault.
     route_start_marker: str = "Preparing RouteScenario_{route_id} ("
+    # Folder the evaluator runs in; '' = the folder above leaderboard_root (Bench2Drive's
+    # repository root: its evaluator opens 'leaderboard/data/weather.xml' relative to it).
+    working_dir: str = ""
 
     def __post_init__(self) -> None:
         require(self.repetitions >= 1, "evaluator.repetitions must be >= 1")

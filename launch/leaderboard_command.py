@@ -156,6 +156,13 @@ def evaluator_env(run: EvaluatorRun, paths: ResolvedPaths, config: LaunchConfig,
     return env
 
 
+def evaluator_working_dir(paths: ResolvedPaths, config: LaunchConfig) -> Path:
+    """Where the evaluator runs: evaluator.working_dir, else the folder above leaderboard_root."""
+    if config.evaluator.working_dir:
+        return Path(config.evaluator.working_dir).expanduser().resolve()
+    return paths.leaderboard_root.parent
+
+
 def evaluator_starts_server(paths: ResolvedPaths) -> bool:
     """Bench2Drive's evaluator runs CarlaUE4.sh itself; upstream leaderboard 2.0 does not."""
     try:

@@ -25,7 +25,13 @@ from pathlib import Path
 from launch.carla_server import CarlaServer, ServerStartError, log_tail, rpc_port_argument
 from launch.checkpoint_files import checkpoint_records, read_checkpoint, running_driving_score
 from launch.launch_config import LaunchConfig
-from launch.leaderboard_command import EvaluatorRun, ResolvedPaths, evaluator_argv, evaluator_env
+from launch.leaderboard_command import (
+    EvaluatorRun,
+    ResolvedPaths,
+    evaluator_argv,
+    evaluator_env,
+    evaluator_working_dir,
+)
 from launch.ports import PortAllocator, WorkerPorts
 from launch.process_groups import ProcessGroups
 from launch.shard_state import (
@@ -230,7 +236,8 @@ class ShardWorker:
         self.status = "running"
         argv = evaluator_argv(run, self.paths, self.config, gpu_rank=self.server_mode == "evaluator")
         evaluator = self.groups.spawn(argv, label=f"{self.spec.name} evaluator", log_path=log_path,
-                                      env=evaluator_env(run, self.paths, self.config))
+                                      env=evaluator_env(run, self.paths, self.config),
+                                      cwd=evaluator_working_dir(self.paths, self.config))
         self._evaluator = evaluator
         kind, detail = self._watch(evaluator, server, run, log_path, stop_event)
         self._kill_attempt(evaluator, server, ports)

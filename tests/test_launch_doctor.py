@@ -139,3 +139,26 @@ def test_small_helpers(tmp_path):
     assert scan_source_fixes([tmp_path], (3, 9))[0].ok  # removed only in 3.10
     assert not scan_source_fixes([tmp_path], (3, 10))[0].ok
     assert len(check_vulkan(launch_config_from_dict({"doctor": {"vulkan_icd_dirs": [str(tmp_path)]}}))) == 2
+
+
+def test_working_folder_check_finds_bench2drives_relative_weather_file(tmp_path):
+    from launch.doctor import check_working_dir
+    from launch.leaderboard_command import resolve_paths
+
+    data = machine_paths(tmp_path)
+    evaluator = tmp_path / "leaderboard" / "leaderboard" / "leaderboard_evaluator.py"
+    evaluator.write_text("tree = ET.parse('leaderboard/data/weather.xml')\n")
+    config = launch_config_from_dict(data)
+    paths = resolve_paths(config.paths, {})
+    assert check_working_dir(paths, config).ok  # <root>/leaderboard/data/weather.xml exists
+    (tmp_path / "leaderboard" / "data" / "weather.xml").unlink()
+    finding = check_working_dir(paths, config)
+    assert not finding.ok and "leaderboard/data/weather.xml" in finding.detail
+    assert finding.fix == "set evaluator.working_dir to Bench2Drive's repository root"
+
+
+def machine_paths(root: Path) -> dict:
+    make_fake_carla(root)
+    make_fake_leaderboard(root)
+    return {"paths": {"carla_root": str(root / "carla"), "leaderboard_root": str(root / "leaderboard"),
+                      "scenario_runner_root": str(root / "scenario_runner")}}

@@ -115,6 +115,8 @@ while True:
             sys.exit(1)
         time.sleep(0.05)
 
+# Bench2Drive's get_weather_id opens this relative to the working directory (its repository root).
+ET.parse('leaderboard/data/weather.xml')
 tree = ET.parse(args.routes)
 subset = [s for s in args.routes_subset.split(",") if s]
 ids = [r.attrib["id"] for r in tree.iter("route") if not subset or r.attrib["id"] in subset]
@@ -212,6 +214,8 @@ def make_fake_leaderboard(root: Path, behaviour: dict | None = None) -> tuple[Pa
     (leaderboard / "leaderboard").mkdir(parents=True, exist_ok=True)
     (leaderboard / "leaderboard" / "leaderboard_evaluator.py").write_text(
         FAKE_EVALUATOR.replace("__PARSER__", EVALUATOR_PARSER))
+    (leaderboard / "data").mkdir(exist_ok=True)
+    (leaderboard / "data" / "weather.xml").write_text("<weathers/>\n")
     scenario_runner = root / "scenario_runner"
     (scenario_runner / "srunner").mkdir(parents=True, exist_ok=True)
     set_behaviour(root, behaviour or {})
@@ -306,7 +310,8 @@ def test_fake_evaluator_writes_a_leaderboard_checkpoint(tmp_path):
     try:
         done = subprocess.run([sys.executable, str(tmp_path / "leaderboard/leaderboard/leaderboard_evaluator.py"),
                                f"--routes={routes}", "--routes-subset=2,3", "--agent=x.py", f"--port={port}",
-                               f"--checkpoint={tmp_path / 'ck.json'}"], capture_output=True, timeout=30)
+                               f"--checkpoint={tmp_path / 'ck.json'}"], capture_output=True, timeout=30,
+                              cwd=tmp_path)
     finally:
         server.close()
     assert done.returncode == 0, done.stdout + done.stderr
