@@ -16,6 +16,7 @@ from typing import Literal
 
 import yaml
 
+from agent.debug_view_config import DebugViewConfig
 from agent.typed_config import ConfigError, from_dict, load_yaml, require, to_dict
 from controllers.controller_config import ControllerConfig
 from launch.atomic_files import atomic_write_text
@@ -49,6 +50,7 @@ class LoggingConfig:
     debug_video: bool = False  # an mp4 per route from the debug frames
     spectator: Literal["off", "chase", "top_down"] = "off"  # CARLA spectator follows the ego
     draw_plan: bool = False  # CARLA world.debug drawing of waypoints / route / targets
+    debug_view: DebugViewConfig = field(default_factory=DebugViewConfig)  # look of frames and drawing
 
     def __post_init__(self) -> None:
         require(self.metric_info_flush_every_ticks >= 1, "logging.metric_info_flush_every_ticks must be >= 1")
@@ -65,9 +67,15 @@ class AgentConfig:
 
 
 def split_setup_argument(path_to_conf_file: str) -> tuple[str, str | None]:
-    """Bench2Drive passes 'config_path+save_name' to setup(); plain leaderboards pass a path."""
+    """Bench2Drive passes 'config_path+save_name' to setup(); plain leaderboards pass a path.
+
+    Bench2Drive appends to the same string for every route of one evaluator run
+    ('cfg+save1', then 'cfg+save1+save2', ...): the config is what precedes the
+    first '+', the save name what follows the last.
+    """
     if "+" in path_to_conf_file:
-        config_path, save_name = path_to_conf_file.rsplit("+", 1)
+        config_path = path_to_conf_file.split("+", 1)[0]
+        save_name = path_to_conf_file.rsplit("+", 1)[1]
         return config_path, (save_name or None)
     return path_to_conf_file, None
 

@@ -62,6 +62,8 @@ def test_setup_argument_forms(tmp_path):
     path.write_text(yaml.safe_dump({"scheduler": {"ue_interval": 4}}))
     assert split_setup_argument(f"{path}+RouteScenario_1_rep0") == (str(path), "RouteScenario_1_rep0")
     assert split_setup_argument(str(path)) == (str(path), None)
+    # the second route of one Bench2Drive evaluator run: the save names pile up
+    assert split_setup_argument(f"{path}+Route_1+Route_2") == (str(path), "Route_2")
     assert load_agent_config(f"{path}+run").scheduler.ue_interval == 4
     assert load_agent_config("") == AgentConfig()
     assert load_agent_config("+only_a_save_name") == AgentConfig()
