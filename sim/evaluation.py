@@ -1,0 +1,175 @@
+"""Evaluate an agent on a route file: the leaderboard's run loop, results, resume, crash handling.
+
+Per route (LeaderboardEvaluator._load_and_run_scenario): build the route
+scenario, create the agent, set_global_plan, setup(config + '+' + save_name),
+validate sensors, run ticks until the scenario ends, register the statistics
+and write the checkpoint JSON atomically. A re-run with resume skips routes
+that already have a record. Sensor rejection or a route that cannot be built
+stops the run ('Rejected' / 'Crashed'), as in the leaderboard.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from agent.typed_config import ConfigError
+from sim.agents import AgentFactory
+from sim.config import SimConfig
+from sim.route_file import RouteSpec, read_routes
+from sim.route_runner import WEATHER_ID, RouteRunner, TickRuntimeError
+from sim.sensor_suite import SensorSuite
+from sim.statistics import (
+    FAILURE_MESSAGES,
+    ResultsFile,
+    compute_route_record,
+    failed_record,
+    new_route_record,
+)
+
+LOG = logging.getLogger("automot.sim")
+RESULTS_NAME = "simulation_results.json"  # the leaderboard's default --checkpoint name
+
+
+@dataclass
+class RunOptions:
+    out_dir: Path
+    resume: bool = True
+    video: bool = False
+    results_name: str = RESULTS_NAME
+    wall_clock: Callable[[], float] = time.perf_counter  # duration_system (tests inject a fake)
+    now: Callable[[], datetime] = datetime.now  # the save_name's timestamp
+    on_tick: Callable[[RouteRunner, Any], None] | None = None  # (runner, agent) after every tick
+    on_route_start: Callable[[RouteSpec, int, int], None] | None = None
+    on_route_end: Callable[[dict], None] | None = None
+    sensor_icons: list[str] = field(default_factory=list)
+
+
+def route_seed(base: int, route_id: str) -> int:
+    """Per-route seed: stable across runs, resumes and route orders."""
+    return (base * 1_000_003 + zlib.crc32(route_id.encode())) % (2 ** 31)
+
+
+def evaluate(routes_file: str | Path, factory: AgentFactory, cfg: SimConfig, options: RunOptions) -> ResultsFile:
+    routes = read_routes(routes_file)
+    out = Path(options.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results = ResultsFile(out / options.results_name)
+    if options.resume:
+        results.load()
+    done = results.done_ids()
+    total = len(routes)
+    results.progress = [len([r for r in routes if f"{r.name}_rep0" in done]), total]
+    results.write()
+    crashed = False
+    for index, spec in enumerate(routes):
+        if f"{spec.name}_rep0" in done:
+            continue
+        if options.on_route_start is not None:
+            options.on_route_start(spec, index, total)
+        record, crashed = run_route(spec, index, factory, cfg, options, results)
+        results.put(record)
+        results.progress = [len(results.done_ids()), total]
+        results.write()
+        if options.on_route_end is not None:
+            options.on_route_end(record)
+        if crashed:
+            LOG.error("route %s: %s; stopping the run", spec.id, record["status"])
+            break
+    if not crashed:
+        results.finalize(total)
+        results.write()
+    return results
+
+
+def run_route(spec: RouteSpec, index: int, factory: AgentFactory, cfg: SimConfig, options: RunOptions,
+              results: ResultsFile) -> tuple[dict, bool]:
+    """(record, crashed): one route end to end."""
+    route_name = f"{spec.name}_rep0"
+    save_name = f"{route_name}_{spec.town}_{spec.scenario_name}_{WEATHER_ID}_{options.now().strftime('%m_%d_%H_%M_%S')}"
+    record = new_route_record(route_name, spec.scenario_name, WEATHER_ID, save_name, spec.town)
+    try:
+        runner = RouteRunner(spec, cfg, route_seed(cfg.seed, spec.id))
+    except Exception:
+        LOG.error("route %s could not be loaded:\n%s", spec.id, traceback.format_exc())
+        results.entry_status = FAILURE_MESSAGES["Simulation"][0]
+        return failed_record(record, index, FAILURE_MESSAGES["Simulation"][1]), True
+    agent = None
+    try:
+        agent = factory.create(runner, cfg.agent_host, cfg.agent_port)
+        plan = runner.global_plan()
+        agent.set_global_plan(plan.gps, plan.world)
+        agent.setup(factory.setup_argument() + "+" + save_name)
+        suite = SensorSuite(agent.sensors(), runner.world, cfg, _sensor_rng(runner))
+        if not results.sensors:
+            results.sensors = suite.icons
+    except ConfigError as exc:
+        LOG.error("the agent's sensors are invalid: %s", exc)
+        results.entry_status = FAILURE_MESSAGES["Sensors"][0]
+        _destroy(agent)
+        return failed_record(record, index, FAILURE_MESSAGES["Sensors"][1]), True
+    except Exception:
+        LOG.error("could not set up the agent:\n%s", traceback.format_exc())
+        _destroy(agent)
+        return failed_record(record, index, FAILURE_MESSAGES["Agent_init"][1]), False
+
+    video = _open_video(options, runner, save_name) if options.video else None
+    failure = ""
+    start = options.wall_clock()
+    try:
+        while True:
+            runner.tick_world()
+            input_data = suite.capture(runner.world)
+            try:
+                control = agent.run_step(input_data, runner.world.time)
+            except Exception:
+                LOG.error("the agent crashed:\n%s", traceback.format_exc())
+                failure = FAILURE_MESSAGES["Agent_runtime"][1]
+                break
+            runner.apply_control(control)
+            running = runner.update()
+            if video is not None:
+                video.add(runner, agent)
+            if options.on_tick is not None:
+                options.on_tick(runner, agent)
+            if not running:
+                break
+    except TickRuntimeError:
+        failure = "TickRuntime"
+    duration_system = options.wall_clock() - start
+    runner.terminate()
+    _destroy(agent)
+    if video is not None:
+        video.close()
+    record = compute_route_record(record, index, runner.all_criteria(), runner.timeout.timeout, runner.route_length,
+                                  runner.world.tick_count * cfg.dt if failure != "TickRuntime"
+                                  else cfg.criteria.tick_limit * cfg.dt, duration_system, failure, cfg.criteria)
+    return record, False
+
+
+def _sensor_rng(runner: RouteRunner) -> Any:
+    import numpy as np
+
+    return np.random.default_rng(runner.world.rng.getrandbits(32))
+
+
+def _destroy(agent: Any) -> None:
+    if agent is None:
+        return
+    try:
+        agent.destroy()
+    except Exception:
+        LOG.error("failed to stop the agent:\n%s", traceback.format_exc())
+
+
+def _open_video(options: RunOptions, runner: RouteRunner, save_name: str) -> Any:
+    from sim.topdown import RouteVideo
+
+    return RouteVideo(Path(options.out_dir) / save_name / "topdown.mp4", runner)

@@ -1,0 +1,89 @@
+"""Whatever agent.sensors() asks for, validated by the leaderboard's rules, produced each tick as
+input_data = {id: (frame, data)} in the leaderboard's formats (sensor_interface.CallBack)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sensors.gnss import world_to_gnss, yaw_to_compass
+from sensors.rig import validate_sensor_dicts
+from sim.camera import CameraRenderer
+from sim.config import SimConfig
+from sim.lidar import LidarSimulator
+from sim.raster import ground_raster
+from sim.statistics import SENSOR_ICONS
+from sim.world import BoxArrays, World
+
+GRAVITY = 9.81
+
+
+class SensorSuite:
+    def __init__(self, sensor_dicts: list[dict], world: World, cfg: SimConfig, rng: np.random.Generator) -> None:
+        """Raises agent.typed_config.ConfigError for a rig the leaderboard would reject."""
+        validate_sensor_dicts(sensor_dicts, max_distance_m=cfg.max_sensor_distance_m)
+        self.specs = [dict(s) for s in sensor_dicts]
+        self.cfg, self.rng = cfg, rng
+        self.cameras: dict[str, CameraRenderer] = {}
+        self.lidars: dict[str, LidarSimulator] = {}
+        raster = ground_raster(world.map.name, cfg.render.raster_resolution_m) if any(
+            s["type"] == "sensor.camera.rgb" for s in self.specs) else None
+        for spec in self.specs:
+            if spec["type"] == "sensor.camera.rgb":
+                self.cameras[spec["id"]] = CameraRenderer(spec, raster, cfg.render)
+            elif spec["type"] == "sensor.lidar.ray_cast":
+                self.lidars[spec["id"]] = LidarSimulator(spec, cfg.lidar, cfg.dt, rng)
+        self._last_velocity = (world.ego.vx, world.ego.vy)
+
+    @property
+    def icons(self) -> list[str]:
+        return [SENSOR_ICONS[s["type"]] for s in self.specs]
+
+    def capture(self, world: World) -> dict[str, tuple[int, object]]:
+        ego = world.ego
+        boxes = world.boxes()
+        out: dict[str, tuple[int, object]] = {}
+        for spec in self.specs:
+            sid, kind = spec["id"], spec["type"]
+            if kind == "sensor.camera.rgb":
+                data = self.cameras[sid].render(ego.x, ego.y, ego.yaw, boxes if self.cfg.render.render_ego
+                                                else _without(boxes, ego.id))
+            elif kind == "sensor.lidar.ray_cast":
+                exclude = () if self.cfg.render.lidar_sees_ego else (ego.id,)
+                data = self.lidars[sid].scan(ego.x, ego.y, ego.yaw, boxes, exclude)
+            elif kind == "sensor.other.gnss":
+                data = self._gnss(world, spec)
+            elif kind == "sensor.other.imu":
+                data = self._imu(world)
+            elif kind == "sensor.speedometer":
+                data = {"speed": ego.vx * math.cos(ego.yaw) + ego.vy * math.sin(ego.yaw)}
+            else:  # radar / opendrive map: not simulated, as no agent here asks for them
+                data = None
+            out[sid] = (world.frame, data)
+        return out
+
+    def _gnss(self, world: World, spec: dict) -> np.ndarray:
+        ego, noise = world.ego, self.cfg.noise
+        c, s = math.cos(ego.yaw), math.sin(ego.yaw)
+        x = ego.x + c * spec["x"] - s * spec["y"]
+        y = ego.y + s * spec["x"] + c * spec["y"]
+        lat, lon, alt = world_to_gnss(x, y, ego.z + spec["z"], world.map.geo)
+        n = self.rng.normal(0.0, 1.0, 3)
+        return np.array([lat + n[0] * noise.gnss_lat_std_deg, lon + n[1] * noise.gnss_lon_std_deg,
+                         alt + n[2] * noise.gnss_alt_std_m], dtype=np.float64)
+
+    def _imu(self, world: World) -> np.ndarray:
+        """[acc x, y, z (m/s^2, with gravity), gyro x, y, z (rad/s), compass (rad)] in the vehicle frame."""
+        ego, noise = world.ego, self.cfg.noise
+        c, s = math.cos(ego.yaw), math.sin(ego.yaw)
+        ax_body = c * ego.ax + s * ego.ay
+        ay_body = -s * ego.ax + c * ego.ay
+        acc = np.array([ax_body, ay_body, GRAVITY]) + self.rng.normal(0.0, 1.0, 3) * np.asarray(noise.imu_accel_std)
+        gyro = np.array([0.0, 0.0, ego.yaw_rate]) + self.rng.normal(0.0, noise.imu_gyro_std, 3)
+        return np.array([*acc, *gyro, yaw_to_compass(ego.yaw)], dtype=np.float64)
+
+
+def _without(boxes: BoxArrays, actor_id: int) -> BoxArrays:
+    keep = boxes.ids != actor_id
+    return BoxArrays(boxes.ids[keep], boxes.center[keep], boxes.yaw[keep], boxes.extent[keep], boxes.color[keep])
