@@ -92,6 +92,7 @@ class IdmDriver:
     headway: float | None = None
     forced_decel: float = 0.0  # > 0: brake at this rate regardless (scenario hard braking)
     hold_until: float = -1.0  # stand still until this simulation time
+    instant_speed: bool = False  # take the desired speed at once (scenario_runner's constant-velocity agents)
     _offset_from: float = 0.0
     _offset_to: float = 0.0
     _offset_t0: float = 0.0
@@ -158,6 +159,8 @@ class IdmDriver:
                 acc = min(acc, idm_accel(self.cfg, v, v0, line_gap, 0.0, 0.5, 0.8))
             acc = max(acc, -self.cfg.max_decel_mps2)
         v_new = max(0.0, v + acc * dt)
+        if self.instant_speed and self.forced_decel <= 0.0 and world.time >= self.hold_until and acc > -1.0:
+            v_new = max(0.0, self.speed_fn(world) if self.speed_fn is not None else self.desired_speed)
         self.s += 0.5 * (v + v_new) * dt
         self.speed = v_new
         if self.path.length - self.s < self.cfg.look_ahead_m + 10.0 and self.extend_rng is not None:

@@ -148,6 +148,7 @@ class NoiseConfig:
 class RenderConfig:
     """Camera rendering of the flat world: a ground raster plus shaded boxes."""
 
+    enabled: bool = True  # False: cameras deliver black frames and LiDARs no points (speed baselines)
     raster_resolution_m: float = 0.1  # one raster cell of the map's ground classes
     max_ground_distance_m: float = 160.0  # beyond: horizon haze
     fog_bands: int = 8  # distance bands of the haze blend (a palette per band)
@@ -192,8 +193,10 @@ class ExpertConfig:
     lane_change_max_m: float = 28.0
     overtake_detect_m: float = 45.0  # static obstacles closer than this ahead get overtaken
     overtake_clear_behind_m: float = 20.0  # same-direction target lane: free this far behind us
-    overtake_margin_s: float = 3.0  # opposite lane: oncoming cars arrive this much after we are back
-    overtake_speed_mps: float = 7.0  # planned speed while passing through the opposite lane
+    overtake_margin_s: float = 1.5  # opposite lane: oncoming cars arrive this much after we are back
+    overtake_speed_mps: float = 10.0  # planned speed while passing through the opposite lane
+    overtake_accel_mps2: float = 2.5  # assumed acceleration from standstill when timing an overtake
+    opposite_wait_s: float = 5.0  # stand this long behind an obstacle before passing through the oncoming lane
     return_clearance_m: float = 6.0  # back to the route lane once this far past the obstacle
     emergency_detect_m: float = 80.0  # an emergency vehicle behind, this close, makes us move over
     junction_conflict_s: float = 2.0  # yield when another car reaches a shared point within this of us

@@ -31,6 +31,7 @@ from sim.privileged import WorldSnapshot
 
 NUM_WAYPOINTS = 6
 WAYPOINT_DT_S = 0.5
+STANDING_SPEED_MPS = 0.3  # slower than this counts as standing (overtake patience)
 
 
 class ExpertPlanner:
@@ -45,6 +46,7 @@ class ExpertPlanner:
         self.stops_done: set[int] = set()
         self.stop_wait = 0.0
         self.last_time: float | None = None
+        self.standing_s = 0.0
         self.reasons: list[str] = []  # why the last target speed is what it is (debugging, video)
 
     def understand(self, observation: Observation) -> Any:
@@ -187,8 +189,9 @@ class ExpertPlanner:
         self.last_time = snap.time
         self.reasons = []
         speed = max(ego.speed, 0.0)
+        self.standing_s = self.standing_s + dt if speed < STANDING_SPEED_MPS else 0.0
         s_ego = self._progress(snap)
-        self.lateral.update(snap, s_ego, speed, self.index)
+        self.lateral.update(snap, s_ego, speed, self.index, self.standing_s)
         path = build_path(r.xy, r.yaw, r.cum, r.lane_ids, s_ego - 2.0, s_ego + c.horizon_m, self.lateral.profile)
 
         lane_limits = np.array([snap.map.lanes[int(k)].speed_limit if k >= 0 else snap.map.lanes[int(r.lane_ids[-1])].speed_limit

@@ -21,6 +21,16 @@ class Maneuver:
     s_return: float  # route S where the planned return starts
 
 
+def travel_time(distance: float, v0: float, v_max: float, accel: float) -> float:
+    """Seconds to cover `distance` from speed v0, accelerating at `accel` up to v_max."""
+    v0 = min(max(v0, 0.0), v_max)
+    t_acc = (v_max - v0) / accel
+    d_acc = (v0 + v_max) / 2.0 * t_acc
+    if distance <= d_acc:
+        return (-v0 + math.sqrt(v0 * v0 + 2.0 * accel * max(distance, 0.0))) / accel
+    return t_acc + (distance - d_acc) / v_max
+
+
 def _is_obstacle(a: ActorInfo) -> bool:
     return a.kind == "static" or (a.kind == "vehicle" and not a.moving)
 
@@ -58,8 +68,7 @@ class LateralPlanner:
         return [h for h in hits if s_from <= h.s_near <= s_to]
 
     # --------------------------------------------------------------- decisions
-    def update(self, snap: WorldSnapshot, s_ego: float, ego_speed: float, route_index: int) -> None:
-        c = self.cfg
+    def update(self, snap: WorldSnapshot, s_ego: float, ego_speed: float, route_index: int, standing_s: float) -> None:
         ego = snap.ego
         half = ego.extent[1]
         lane = snap.map.lanes[int(snap.route.lane_ids[route_index])]
@@ -68,7 +77,7 @@ class LateralPlanner:
         if m is None:
             if self._start_ev_yield(snap, s_ego, lane, half, length):
                 return
-            if self._start_overtake(snap, s_ego, ego_speed, lane, half, length):
+            if self._start_overtake(snap, s_ego, ego_speed, lane, half, length, standing_s):
                 return
             self._nudge(snap, s_ego, lane, half)
             return
@@ -80,7 +89,7 @@ class LateralPlanner:
             return
         if m.kind == "overtake_opposite" and s_ego + ego.extent[0] < m.s_end - 8.0:
             # Not beside the obstacle yet: abort if the oncoming lane stopped being clear.
-            if not self._opposite_clear(snap, s_ego, max(ego_speed, c.overtake_speed_mps), m.s_end, m.offset, length):
+            if not self._opposite_clear(snap, s_ego, ego_speed, m.s_end, m.offset, length, margin_s=0.0):
                 self.profile.retarget(s_ego, 0.0, length)
                 self.maneuver = None
                 return
@@ -137,10 +146,12 @@ class LateralPlanner:
         return start, end
 
     def _opposite_clear(self, snap: WorldSnapshot, s_ego: float, speed: float, s_end: float, offset: float,
-                        length: float) -> bool:
+                        length: float, margin_s: float | None = None) -> bool:
+        """No oncoming car reaches the passing window before we are back (plus a margin), nothing parked in it."""
         c = self.cfg
+        margin = c.overtake_margin_s if margin_s is None else margin_s
         window_end = s_end + c.return_clearance_m + length
-        t_pass = (window_end - s_ego) / max(speed, 1.0)
+        t_pass = travel_time(window_end - s_ego, speed, c.overtake_speed_mps, c.overtake_accel_mps2)
         path = self._path(snap, s_ego - 10.0, s_ego + 250.0, offset)
         yaw0 = float(np.interp(s_ego, snap.route.cum, snap.route.yaw))
         for a in snap.actors:
@@ -151,14 +162,14 @@ class LateralPlanner:
                 continue
             if _heading_dot(a, yaw0) < -0.5 and a.moving:
                 v = max(abs(a.speed), 0.0)
-                if s.min() - v * (t_pass + c.overtake_margin_s) <= window_end + 5.0:
+                if s.min() - v * (t_pass + margin) <= window_end + (5.0 if margin_s is None else 0.0):
                     return False
             elif s.min() < window_end + 5.0:  # something standing in the passing lane
                 return False
         return True
 
     def _start_overtake(self, snap: WorldSnapshot, s_ego: float, speed: float, lane: object, half: float,
-                        length: float) -> bool:
+                        length: float, standing_s: float) -> bool:
         zone = self._obstacle_zone(snap, s_ego, half)
         if zone is None:
             return False
@@ -169,8 +180,10 @@ class LateralPlanner:
                                           s_ego, half + 0.6)
             kind = "overtake_same"
         elif lane.opposite is not None:
+            if standing_s < self.cfg.opposite_wait_s:
+                return False  # into oncoming traffic only from a standstill behind the obstacle
             offset = -(lane.width + snap.map.lanes[lane.opposite].width) / 2
-            clear = self._opposite_clear(snap, s_ego, max(speed, self.cfg.overtake_speed_mps), s_end, offset, length)
+            clear = self._opposite_clear(snap, s_ego, speed, s_end, offset, length)
             kind = "overtake_opposite"
         elif lane.right is not None:
             offset = lane.width

@@ -66,31 +66,51 @@ class LidarSimulator:
 
     def _hit_boxes(self, origin: np.ndarray, d: np.ndarray, t: np.ndarray, boxes: BoxArrays,
                    exclude_ids: tuple[int, ...]) -> None:
+        """Nearest hit of each ray with the oriented boxes (slab test), rays pre-selected by azimuth."""
         rel = boxes.center - origin
         radius = np.linalg.norm(boxes.extent, axis=1)
+        dist = np.linalg.norm(rel[:, :2], axis=1)
         near = np.linalg.norm(rel, axis=1) - radius < self.cfg.range_m
         if exclude_ids:
             near &= ~np.isin(boxes.ids, exclude_ids)
-        az = np.arctan2(d[:, 1], d[:, 0])
+        dx, dy, dz = (np.ascontiguousarray(d[:, i]) for i in range(3))
+        az = np.arctan2(dy, dx)
+        order = np.argsort(az, kind="stable")
+        az_sorted = az[order]
         for k in np.flatnonzero(near):
-            dist = float(np.linalg.norm(rel[k, :2]))
-            centre_az = math.atan2(rel[k, 1], rel[k, 0])
-            half = math.pi if dist <= radius[k] else math.asin(min(1.0, radius[k] / dist))
-            diff = np.abs((az - centre_az + math.pi) % (2 * math.pi) - math.pi)
-            idx = np.flatnonzero(diff <= half + 1e-3)
+            if dist[k] <= radius[k]:
+                idx = order
+            else:
+                centre = math.atan2(rel[k, 1], rel[k, 0])
+                half = math.asin(min(1.0, radius[k] / dist[k])) + 1e-3
+                idx = self._azimuth_window(order, az_sorted, centre - half, centre + half)
             if len(idx) == 0:
                 continue
             cy, sy = math.cos(boxes.yaw[k]), math.sin(boxes.yaw[k])
-            o = -rel[k]  # origin relative to the box centre
-            o_local = np.array([cy * o[0] + sy * o[1], -sy * o[0] + cy * o[1], o[2]])
-            dk = d[idx]
-            d_local = np.stack([cy * dk[:, 0] + sy * dk[:, 1], -sy * dk[:, 0] + cy * dk[:, 1], dk[:, 2]], axis=1)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                inv = 1.0 / d_local
-                t1 = (-boxes.extent[k] - o_local) * inv
-                t2 = (boxes.extent[k] - o_local) * inv
-            tmin = np.nanmax(np.minimum(t1, t2), axis=1)
-            tmax = np.nanmin(np.maximum(t1, t2), axis=1)
+            ox, oy, oz = -rel[k]  # ray origin relative to the box centre
+            lx, ly = cy * ox + sy * oy, -sy * ox + cy * oy
+            ax, ay, az_ = dx[idx], dy[idx], dz[idx]
+            ux, uy = cy * ax + sy * ay, -sy * ax + cy * ay
+            ex, ey, ez = boxes.extent[k]
+            tmin = np.zeros(len(idx))
+            tmax = np.full(len(idx), np.inf)
+            for o, u, e in ((lx, ux, ex), (ly, uy, ey), (oz, az_, ez)):
+                u = np.where(np.abs(u) < 1e-12, 1e-12, u)
+                inv = 1.0 / u
+                t1 = (-e - o) * inv
+                t2 = (e - o) * inv
+                np.maximum(tmin, np.minimum(t1, t2), out=tmin)
+                np.minimum(tmax, np.maximum(t1, t2), out=tmax)
             ok = (tmax >= tmin) & (tmin > 0)
             sel = idx[ok]
             t[sel] = np.minimum(t[sel], tmin[ok])
+
+    @staticmethod
+    def _azimuth_window(order: np.ndarray, az_sorted: np.ndarray, lo: float, hi: float) -> np.ndarray:
+        """Indices of rays with azimuth in [lo, hi] (radians, the interval may wrap around +/- pi)."""
+        parts = []
+        for a, b in ((lo, hi), (lo + 2 * math.pi, hi + 2 * math.pi), (lo - 2 * math.pi, hi - 2 * math.pi)):
+            i0, i1 = np.searchsorted(az_sorted, [a, b])
+            if i1 > i0:
+                parts.append(order[i0:i1])
+        return np.concatenate(parts) if parts else order[:0]

@@ -79,8 +79,8 @@ def build(design: Design) -> RouteSpec:
 G, TJ, HW, RU = "EmbeddedGrid", "EmbeddedTJunction", "EmbeddedHighway", "EmbeddedRural"
 DESIGNS: tuple[Design, ...] = (
     # Emergency_Brake
-    Design("101", G, (30.0, 155.25), ("straight",), 230.0, "PedestrianCrossing", 100.0),
-    Design("102", G, (175.0, 155.25), ("right",), 230.0, "PedestrianCrossing", 110.0),
+    Design("101", G, (30.0, 155.25), ("straight",), 230.0, "PedestrianCrossing", 108.0),
+    Design("102", G, (175.0, 155.25), ("right",), 230.0, "PedestrianCrossing", 113.0),
     Design("103", RU, (-300.0, 1.75), (), 380.0, "HardBreakRoute", 190.0),
     Design("104", HW, (-450.0, 3.8), (), 600.0, "HardBreakRoute", 300.0),
     # Overtaking
@@ -89,9 +89,9 @@ DESIGNS: tuple[Design, ...] = (
     Design("106", HW, (300.0, 7.4), (), 400.0, "ParkedObstacle", 40.0,
            {"distance": {"value": "90"}, "direction": {"value": "right"}}),
     Design("107", RU, (-300.0, 1.75), (), 330.0, "AccidentTwoWays", 40.0,
-           {"distance": {"value": "70"}, "frequency": {"from": "60", "to": "160"}}),
+           {"distance": {"value": "70"}, "frequency": {"from": "80", "to": "220"}}),
     Design("108", TJ, (-300.0, 1.75), ("straight",), 400.0, "AccidentTwoWays", 50.0,
-           {"distance": {"value": "80"}, "frequency": {"from": "50", "to": "140"}}),
+           {"distance": {"value": "80"}, "frequency": {"from": "70", "to": "200"}}),
     # Merging
     Design("109", HW, (-300.0, 7.4), (), 650.0, "HighwayCutIn", 240.0,
            {"other_actor_location": {"x": "10.0", "y": "11.0", "z": "0.0"}}),
@@ -115,7 +115,7 @@ DESIGNS: tuple[Design, ...] = (
     Design("119", TJ, (1.75, 200.0), ("left",), 330.0, "VanillaNonSignalizedTurnEncounterStopsign", 160.0),
     Design("120", TJ, (1.75, 200.0), ("right",), 330.0, "VanillaNonSignalizedTurnEncounterStopsign", 160.0),
     Design("121", G, (148.25, 170.0), ("straight",), 230.0, "VanillaSignalizedTurnEncounterRedLight", 90.0),
-    Design("122", G, (430.0, 148.25), ("straight",), 250.0, "PedestrianCrossing", 110.0),
+    Design("122", G, (430.0, 148.25), ("straight",), 250.0, "PedestrianCrossing", 118.0),
 )
 QUICK_IDS = ("101", "105", "111", "114", "117")
 

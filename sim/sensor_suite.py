@@ -46,7 +46,11 @@ class SensorSuite:
         out: dict[str, tuple[int, object]] = {}
         for spec in self.specs:
             sid, kind = spec["id"], spec["type"]
-            if kind == "sensor.camera.rgb":
+            if kind == "sensor.camera.rgb" and not self.cfg.render.enabled:
+                data = np.zeros((int(spec["height"]), int(spec["width"]), 4), np.uint8)
+            elif kind == "sensor.lidar.ray_cast" and not self.cfg.render.enabled:
+                data = np.zeros((0, 4), np.float32)
+            elif kind == "sensor.camera.rgb":
                 data = self.cameras[sid].render(ego.x, ego.y, ego.yaw, boxes if self.cfg.render.render_ego
                                                 else _without(boxes, ego.id))
             elif kind == "sensor.lidar.ray_cast":

@@ -71,6 +71,9 @@ class TopDownRenderer:
                 colour = (90, 90, 90)
             else:
                 colour = ROLE_BGR.get(a.role, (200, 200, 200))
+            if a.is_walker:
+                cv2.circle(img, tuple(self._to_px(a.xy, centre)), 3, colour, -1, cv2.LINE_AA)
+                continue
             cv2.fillConvexPoly(img, self._to_px(a.corners(), centre), colour, cv2.LINE_AA)
         plan = getattr(agent, "last_plan", None)
         if plan is not None:
@@ -81,8 +84,8 @@ class TopDownRenderer:
                 cv2.circle(img, tuple(self._to_px(p, centre)), 3, PLAN_WAYPOINT_BGR, -1)
         text = (f"t={world.time:5.1f}s v={ego.speed * 3.6:5.1f}km/h RC={self.runner.completion.actual_value:5.1f}%"
                 f" steer={world.control[0]:+.2f} thr={world.control[1]:.2f} brk={world.control[2]:.2f}")
-        cv2.putText(img, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 3, cv2.LINE_AA)
-        cv2.putText(img, text, (6, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.rectangle(img, (0, 0), (cfg.size_px, 22), (0, 0, 0), -1)
+        cv2.putText(img, text, (6, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 255), 1, cv2.LINE_AA)
         return img
 
 

@@ -12,6 +12,7 @@ from sim.behaviors import WalkerBehavior
 from sim.scenarios.base import Scenario
 
 WALKER_KERB_M = 1.5  # walkers wait this far beyond the road edge
+CROSSWALK_MIN_AHEAD_M = 8.0  # the crossing used is the first at least this far past the trigger point
 MAX_PEDESTRIAN_SCENARIO_S = 60.0
 LEAD_START_AHEAD_M = 28.0  # HardBreakRoute: the lead vehicle starts this far ahead of the ego
 LEAD_SPEED_SHARE = 0.8  # ... and cruises at this share of the lane speed limit
@@ -44,7 +45,7 @@ class PedestrianCrossing(Scenario):
 
     def _crosswalk_on_route(self) -> tuple[np.ndarray, float, int] | None:
         polys = [sg.Polygon(p) for p in self.world.map.crosswalks]
-        for k in range(self.trigger_index, len(self.route)):
+        for k in range(self.index_ahead(self.trigger_index, CROSSWALK_MIN_AHEAD_M), len(self.route)):
             point = sg.Point(*self.route.xy[k])
             for poly, raw, yaw in zip(polys, self.world.map.crosswalks, self.world.map.crosswalk_yaws):
                 if poly.contains(point):

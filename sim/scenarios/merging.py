@@ -10,6 +10,7 @@ from sim.scenarios.base import Scenario
 from sim.scenarios.flows import ActorFlow
 
 CUT_IN_AHEAD_M = 9.0  # the cutting car changes lanes once its rear is this far ahead of the ego's front
+CUT_IN_WINDOW_M = 7.0  # ... and at most this much more
 CUT_IN_DURATION_S = 2.2
 CUT_IN_SLOW_SHARE = 0.75  # after merging it drives at this share of the ego's speed for a while
 CUT_IN_SLOW_S = 5.0
@@ -38,6 +39,7 @@ class HighwayCutIn(Scenario):
     def on_start(self) -> None:
         self.phase = "chasing"
         self.driver.speed_fn = self._chase_speed
+        self.driver.instant_speed = True
 
     def _gap_to_ego(self) -> float:
         """Metres the cutting car's rear is ahead of the ego's front, along the car's heading."""
@@ -54,13 +56,16 @@ class HighwayCutIn(Scenario):
             return True
         if self.phase == "chasing":
             room = self.ramp_path.length - self.driver.s
-            if self._gap_to_ego() >= CUT_IN_AHEAD_M or room < 40.0:
+            gap = self._gap_to_ego()
+            matched = self.driver.speed >= 0.7 * self.world.ego.speed
+            if (CUT_IN_AHEAD_M <= gap <= CUT_IN_AHEAD_M + CUT_IN_WINDOW_M and matched) or room < 40.0:
                 lane_id, _ = self.ramp_path.lane_at(self.driver.s)
                 target = self.world.map.lanes[lane_id].left or self.target_lane
                 self.driver.change_path(self.world, self.car, self.lane_path(target, extend_lanes=3), CUT_IN_DURATION_S)
                 self.driver.despawn_at_end = True
                 slow = max(self.world.ego.speed, 3.0) * CUT_IN_SLOW_SHARE
                 self.driver.speed_fn = lambda _w, v=slow: v
+                self.driver.instant_speed = False
                 self.phase, self.merged_at = "merged", self.world.time
         elif self.phase == "merged" and self.world.time - self.merged_at > CUT_IN_SLOW_S:
             self.driver.speed_fn = None

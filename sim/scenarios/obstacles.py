@@ -16,6 +16,7 @@ from sim.scenarios.flows import ActorFlow
 END_DISTANCE_M = 50.0  # the scenario ends this far past the obstacle
 TRIGGER_DISTANCE_M = 50.0  # AccidentTwoWays: the flow starts once the ego is this close ...
 WAIT_DURATION_S = 5.0  # ... plus this long
+FLOW_SOURCE_AHEAD_M = 150.0  # oncoming cars appear this far past the accident
 
 
 class _Obstacle(Scenario):
@@ -83,7 +84,7 @@ class AccidentTwoWays(_Obstacle):
             if not straight:
                 break
             path.extend(straight[0])
-        source_xy = self.route.xy[self.index_ahead(second, 70.0)]
+        source_xy = self.route.xy[self.index_ahead(second, FLOW_SOURCE_AHEAD_M)]
         source_s, _ = path.project(source_xy)
         speed = opposite.speed_limit * self.spec.value("flow_speed_share", 0.6)
         self.flow = ActorFlow(self, path, source_s, path.length - 1.0,
