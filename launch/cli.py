@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "launch.cmd_evaluate",
     "launch.cmd_doctor",
     "launch.cmd_replay",
+    "launch.cmd_sim",
 )
 
 
