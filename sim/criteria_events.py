@@ -48,7 +48,7 @@ class CollisionTest(Criterion):
                 continue
             if self.last_location and math.dist(self.last_location, (ego.x, ego.y)) <= cfg.collision_radius_m:
                 continue
-            if math.hypot(ego.vx, ego.vy) < cfg.collision_min_speed_mps:
+            if world.contact_speed < cfg.collision_min_speed_mps:
                 continue
             self.test_status = "FAILURE"
             self.last_time = world.time

@@ -148,9 +148,9 @@ def run_route(spec: RouteSpec, index: int, factory: AgentFactory, cfg: SimConfig
     _destroy(agent)
     if video is not None:
         video.close()
+    # GameTime counts every tick the scenario manager ran, the one that hit the tick cap included.
     record = compute_route_record(record, index, runner.all_criteria(), runner.timeout.timeout, runner.route_length,
-                                  runner.world.tick_count * cfg.dt if failure != "TickRuntime"
-                                  else cfg.criteria.tick_limit * cfg.dt, duration_system, failure, cfg.criteria)
+                                  runner.world.tick_count * cfg.dt, duration_system, failure, cfg.criteria)
     return record, False
 
 

@@ -49,6 +49,7 @@ class World:
         self.blackboard: dict = {}  # scenario -> criteria switches (py_trees blackboard)
         self.blocked_lanes: set[int] = set()  # lanes with a scenario obstacle: background traffic avoids them
         self.control = (0.0, 0.0, 0.0, False, False)  # steer, throttle, brake, hand_brake, reverse
+        self.contact_speed = 0.0  # m/s, the ego's speed when the last tick's contacts happened
         x, y, yaw = ego_pose
         self.ego_dyn = EgoDynamics(config.ego, x, y, yaw)
         self.ego = self.spawn(config.ego.type_id, "hero", x, y, yaw, extent=config.ego.extent)
@@ -148,6 +149,8 @@ class World:
             elif actor.id != self.ego.id and (actor.vx or actor.vy or actor.ax or actor.ay):
                 actor.set_pose(actor.x, actor.y, actor.yaw, self.dt)
         self.collisions = self._ego_contacts()
+        # The speed at impact, before the contact stops the car: what the collision sensor's callback sees.
+        self.contact_speed = math.hypot(self.ego.vx, self.ego.vy)
         if any(a.blocking for a in self.collisions):
             self.ego_dyn.stop_dead(prev[0], prev[1], self.dt)
             self._sync_ego()
