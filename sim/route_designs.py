@@ -80,7 +80,7 @@ G, TJ, HW, RU = "EmbeddedGrid", "EmbeddedTJunction", "EmbeddedHighway", "Embedde
 DESIGNS: tuple[Design, ...] = (
     # Emergency_Brake
     Design("101", G, (30.0, 155.25), ("straight",), 230.0, "PedestrianCrossing", 108.0),
-    Design("102", G, (175.0, 155.25), ("right",), 230.0, "PedestrianCrossing", 113.0),
+    Design("102", G, (175.0, 155.25), ("right",), 230.0, "PedestrianCrossing", 95.0),
     Design("103", RU, (-300.0, 1.75), (), 380.0, "HardBreakRoute", 190.0),
     Design("104", HW, (-450.0, 3.8), (), 600.0, "HardBreakRoute", 300.0),
     # Overtaking

@@ -12,6 +12,7 @@ from sim.behaviors import WalkerBehavior
 from sim.scenarios.base import Scenario
 
 WALKER_KERB_M = 1.5  # walkers wait this far beyond the road edge
+WALKER_ROUTE_CLEARANCE_M = 4.0  # waiting walkers stand at least this far from the route
 CROSSWALK_MIN_AHEAD_M = 8.0  # the crossing used is the first at least this far past the trigger point
 MAX_PEDESTRIAN_SCENARIO_S = 60.0
 LEAD_START_AHEAD_M = 28.0  # HardBreakRoute: the lead vehicle starts this far ahead of the ego
@@ -30,9 +31,11 @@ class PedestrianCrossing(Scenario):
         ego_yaw = float(self.route.yaw[hit_index])
         right = np.array([-math.sin(road_yaw), math.cos(road_yaw)])
         if right @ np.array([-math.sin(ego_yaw), math.cos(ego_yaw)]) < 0:
-            right = -right  # start on the ego's right-hand kerb
-        along = np.array([math.cos(road_yaw), math.sin(road_yaw)])
+            right = -right  # start on the ego's right-hand kerb ...
         half = float(np.ptp(poly @ right)) / 2 + WALKER_KERB_M
+        if np.min(np.linalg.norm(self.route.xy - (centre + right * half), axis=1)) < WALKER_ROUTE_CLEARANCE_M:
+            right = -right  # ... unless the ego's own turn sweeps that corner: then from the far kerb
+        along = np.array([math.cos(road_yaw), math.sin(road_yaw)])
         count = int(self.spec.value("walkers", 3))
         self.walkers = []
         for k in range(count):
