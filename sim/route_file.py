@@ -1,17 +1,16 @@
-"""Minimal reader / writer of Bench2Drive route XML (<routes><route id town>...).
-
-The simulator needs only: id, town, waypoint positions, scenarios (name, type,
-trigger point, parameter elements) and weathers. When bench2drive_routes/ gains
-the project's full parser, `read_routes` delegates the XML reading to it.
-"""
+"""Route files for the simulator, read and written by the project's Bench2Drive route parser
+(bench2drive_routes.route_xml), seen through the few fields a route run needs."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from bench2drive_routes import route_spec as b2d
+from bench2drive_routes.route_xml import parse_routes
+from bench2drive_routes.route_xml import write_routes as write_b2d_routes
 
 
 @dataclass(frozen=True)
@@ -57,45 +56,31 @@ class RouteSpec:
         return self.scenarios[0].name if self.scenarios else "NoScenario"
 
 
-def _parse_route(node: ET.Element) -> RouteSpec:
-    positions = np.array([[float(p.get("x")), float(p.get("y")), float(p.get("z", 0.0))]
-                          for p in node.find("waypoints").iter("position")], dtype=np.float64)
+def _from_b2d(route: b2d.RouteSpec) -> RouteSpec:
     scenarios = []
-    for sc in node.iter("scenario"):
-        trig = sc.find("trigger_point")
-        trigger = (float(trig.get("x")), float(trig.get("y")), float(trig.get("z", 0.0)), float(trig.get("yaw", 0.0)))
-        params = {child.tag: dict(child.attrib) for child in sc if child.tag != "trigger_point"}
-        scenarios.append(ScenarioSpec(sc.get("name"), sc.get("type"), trigger, params))
-    weathers = tuple(dict(w.attrib) for w in node.iter("weather"))
-    return RouteSpec(node.get("id"), node.get("town"), positions, tuple(scenarios), weathers)
+    for sc in route.scenarios:
+        trigger = sc.trigger_point or (0.0, 0.0, 0.0, 0.0)
+        params = {p.tag: dict(p.attrs) for p in sc.params if p.tag != "trigger_point"}
+        scenarios.append(ScenarioSpec(sc.name, sc.type, tuple(float(v) for v in trigger), params))
+    weathers = tuple({k: repr(v) for k, v in w.values} for w in route.weathers)
+    return RouteSpec(route.id, route.town, np.array(route.waypoints), tuple(scenarios), weathers)
+
+
+def _to_b2d(route: RouteSpec) -> b2d.RouteSpec:
+    scenarios = []
+    for sc in route.scenarios:
+        x, y, z, yaw = (round(float(v), 2) for v in sc.trigger)
+        trigger = b2d.ScenarioParam("trigger_point", (("x", str(x)), ("y", str(y)), ("z", str(z)), ("yaw", str(yaw))))
+        params = tuple(b2d.ScenarioParam(tag, tuple(attrs.items())) for tag, attrs in sc.params.items())
+        scenarios.append(b2d.ScenarioSpec(sc.name, sc.type, (trigger, *params)))
+    weathers = tuple(b2d.WeatherSpec(tuple((k, float(v)) for k, v in w.items())) for w in route.weathers)
+    return b2d.RouteSpec(route.id, route.town, np.round(np.asarray(route.positions, dtype=np.float64), 3),
+                         tuple(scenarios), weathers)
 
 
 def read_routes(path: str | Path) -> list[RouteSpec]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"route file not found: {path}")
-    root = ET.parse(path).getroot()
-    return [_parse_route(node) for node in root.iter("route")]
+    return [_from_b2d(route) for route in parse_routes(path)]
 
 
 def write_routes(routes: list[RouteSpec], path: str | Path) -> Path:
-    root = ET.Element("routes")
-    for route in routes:
-        node = ET.SubElement(root, "route", id=str(route.id), town=route.town)
-        wps = ET.SubElement(node, "waypoints")
-        for x, y, z in route.positions:
-            ET.SubElement(wps, "position", x=f"{x:.1f}", y=f"{y:.1f}", z=f"{z:.1f}")
-        scs = ET.SubElement(node, "scenarios")
-        for sc in route.scenarios:
-            el = ET.SubElement(scs, "scenario", name=sc.name, type=sc.type)
-            x, y, z, yaw = sc.trigger
-            ET.SubElement(el, "trigger_point", x=f"{x:.1f}", y=f"{y:.1f}", z=f"{z:.1f}", yaw=f"{yaw:.1f}")
-            for tag, attrs in sc.params.items():
-                ET.SubElement(el, tag, **attrs)
-        ws = ET.SubElement(node, "weathers")
-        for w in route.weathers:
-            ET.SubElement(ws, "weather", **w)
-    ET.indent(root, space="   ")
-    path = Path(path)
-    path.write_text(ET.tostring(root, encoding="unicode") + "\n")
-    return path
+    return write_b2d_routes([_to_b2d(route) for route in routes], path)
