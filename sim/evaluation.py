@@ -20,6 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from agent.typed_config import ConfigError
 from sim.agents import AgentFactory
 from sim.config import SimConfig
@@ -154,9 +156,7 @@ def run_route(spec: RouteSpec, index: int, factory: AgentFactory, cfg: SimConfig
     return record, False
 
 
-def _sensor_rng(runner: RouteRunner) -> Any:
-    import numpy as np
-
+def _sensor_rng(runner: RouteRunner) -> np.random.Generator:
     return np.random.default_rng(runner.world.rng.getrandbits(32))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from agent.carla_compat import Location, Vector3D, make_transform
+from agent.carla_compat import Location, Vector3D, make_transform, make_vehicle_control
 
 if TYPE_CHECKING:
     from sim.world import World
@@ -54,7 +54,5 @@ class HeroActor:
         return self._world.map.lanes[lane_id].speed_limit * 3.6
 
     def get_control(self) -> object:
-        from agent.carla_compat import make_vehicle_control
-
         steer, throttle, brake, _, _ = self._world.control
         return make_vehicle_control(steer, throttle, brake)

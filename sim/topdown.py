@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +109,3 @@ class RouteVideo:
     def close(self) -> None:
         self.writer.close()
 
-
-def heading_arrow(yaw: float, length: float = 1.0) -> np.ndarray:
-    return np.array([math.cos(yaw), math.sin(yaw)]) * length
