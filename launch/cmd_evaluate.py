@@ -9,8 +9,6 @@ Running the same command again continues every shard from its checkpoint.
 from __future__ import annotations
 
 import argparse
-import importlib
-import sys
 from pathlib import Path
 
 import yaml
@@ -20,10 +18,6 @@ from agent.typed_config import ConfigError
 from launch.evaluate_plan import PlanError, make_plan, parse_gpus
 from launch.launch_config import LaunchConfig, load_launch_config
 from launch.leaderboard_command import PathsError, resolve_paths
-
-# The embedded simulator's runner (sim/ + launch/cmd_sim.py); called when it exists.
-EMBEDDED_RUNNER_MODULE = "launch.cmd_sim"
-EMBEDDED_RUNNER_FUNCTION = "run_embedded_evaluation"
 
 
 def parse_overrides(items: list[str] | None) -> dict:
@@ -79,18 +73,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_embedded(args: argparse.Namespace) -> int:
-    try:
-        module = importlib.import_module(EMBEDDED_RUNNER_MODULE)
-    except ImportError as exc:
-        print(f"error: the embedded simulator's runner ({EMBEDDED_RUNNER_MODULE}) is not available: {exc}",
-              file=sys.stderr)
-        return 2
-    runner = getattr(module, EMBEDDED_RUNNER_FUNCTION, None)
-    if runner is None:
-        print(f"error: {EMBEDDED_RUNNER_MODULE} has no {EMBEDDED_RUNNER_FUNCTION}(routes, config, out): "
-              f"the embedded simulator's evaluation entry point is not written yet", file=sys.stderr)
-        return 2
-    return int(runner(routes=Path(args.routes), config=Path(args.config), out=Path(args.out)) or 0)
+    from launch.cmd_sim import run_embedded_evaluation
+
+    return run_embedded_evaluation(routes=Path(args.routes), config=Path(args.config), out=Path(args.out))
 
 
 def run_carla(args: argparse.Namespace, console: Console) -> int:

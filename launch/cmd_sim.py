@@ -30,6 +30,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return run_embedded_evaluation(
+        routes=Path(args.routes), config=Path(args.config) if args.config else None, out=Path(args.out),
+        agent=args.agent, sim_config=args.sim_config, video=args.video, resume=not args.no_resume, seed=args.seed,
+    )
+
+
+def run_embedded_evaluation(routes: Path, config: Path | None, out: Path, agent: str = "automot",
+                            sim_config: str = "", video: bool = False, resume: bool = True,
+                            seed: int | None = None) -> int:
+    """Evaluate over `routes` in the embedded simulator; 0 when every route ran (also `automot evaluate --simulator embedded`)."""
     from dataclasses import replace
 
     from rich.console import Console
@@ -42,12 +52,12 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    cfg = load_sim_config(args.sim_config)
-    if args.seed is not None:
-        cfg = replace(cfg, seed=args.seed)
-    out = Path(args.out)
+    cfg = load_sim_config(sim_config)
+    if seed is not None:
+        cfg = replace(cfg, seed=seed)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    factory = AutoMoTAgentFactory(out, args.config or None, expert=args.agent == "expert",
+    factory = AutoMoTAgentFactory(out, str(config) if config else None, expert=agent == "expert",
                                   expert_config=cfg.expert)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:5.1f}% RC"),
                         TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console)
@@ -68,9 +78,9 @@ def run(args: argparse.Namespace) -> int:
         progress.update(state["task"], completed=s["score_route"],
                         info=f"{record['status']}  DS {s['score_composed']:.1f}")
 
-    options = RunOptions(out, resume=not args.no_resume, video=args.video, on_tick=on_tick,
+    options = RunOptions(out, resume=resume, video=video, on_tick=on_tick,
                          on_route_start=on_start, on_route_end=on_end)
     with progress:
-        results = evaluate(args.routes, factory, cfg, options)
-    print_summary(console, results.path, args.routes, out)
+        results = evaluate(str(routes), factory, cfg, options)
+    print_summary(console, results.path, str(routes), out)
     return 0 if results.entry_status == "Finished" else 1
