@@ -62,3 +62,9 @@ def test_config_command_checks_files(tmp_path):
     result = subprocess.run([sys.executable, "-m", "launch.cli", "config", str(bad), "--check"], cwd=REPO,
                             capture_output=True, text=True)
     assert result.returncode == 1 and "Did you mean 'scheduler'" in result.stdout
+
+
+def test_shipped_default_config_matches_the_dataclass_defaults():
+    from agent.automot_config import AgentConfig, load_agent_config
+
+    assert load_agent_config(REPO / "configs" / "default.yaml") == AgentConfig()
