@@ -81,3 +81,15 @@ def resample_polyline(points: np.ndarray, spacing: float, count: int | None = No
         direction = direction / np.linalg.norm(direction)
         out[beyond] = points[-1] + (targets[beyond] - s[-1])[:, None] * direction
     return out
+
+
+def footprint_corners(x: float, y: float, yaw: float, half_length: float, half_width: float) -> np.ndarray:
+    """[4, 2] corners of an oriented box (front-left, front-right, rear-right, rear-left), world m.
+
+    "Left" is -y in the box frame (CARLA is left-handed).
+    """
+    c, s = math.cos(yaw), math.sin(yaw)
+    forward = np.array([c, s]) * half_length
+    right = np.array([-s, c]) * half_width
+    p = np.array([x, y])
+    return np.array([p + forward - right, p + forward + right, p - forward + right, p - forward - right])

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from sensors.frames import footprint_corners
+
 # type id -> (half extents x, y, z in m, BGR colour)
 CATALOG: dict[str, tuple[tuple[float, float, float], tuple[int, int, int]]] = {
     "vehicle.lincoln.mkz_2020": ((2.4508, 1.0641, 0.7553), (60, 60, 60)),
@@ -76,11 +78,7 @@ class Actor:
 
     def corners(self) -> np.ndarray:
         """[4, 2] footprint corners (front-left, front-right, rear-right, rear-left)."""
-        c, s = math.cos(self.yaw), math.sin(self.yaw)
-        f = np.array([c, s]) * self.extent[0]
-        r = np.array([-s, c]) * self.extent[1]
-        p = self.xy
-        return np.array([p + f - r, p + f + r, p - f + r, p - f - r])
+        return footprint_corners(self.x, self.y, self.yaw, self.extent[0], self.extent[1])
 
     def set_pose(self, x: float, y: float, yaw: float, dt: float) -> None:
         """Move and derive velocity / acceleration / yaw rate from the step, as a kinematic actor."""

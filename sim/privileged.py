@@ -6,12 +6,12 @@ light states and sign positions: what PDM-Lite reads from CARLA directly.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sensors.frames import footprint_corners
 from sim.behaviors import IdmDriver, WalkerBehavior
 from sim.routing import DenseRoute
 from sim.world_map import WorldMap
@@ -46,11 +46,7 @@ class ActorInfo:
         return np.array([self.x, self.y])
 
     def corners(self) -> np.ndarray:
-        c, s = math.cos(self.yaw), math.sin(self.yaw)
-        f = np.array([c, s]) * self.extent[0]
-        r = np.array([-s, c]) * self.extent[1]
-        p = self.xy
-        return np.array([p + f - r, p + f + r, p - f + r, p - f - r])
+        return footprint_corners(self.x, self.y, self.yaw, self.extent[0], self.extent[1])
 
 
 @dataclass(frozen=True)
