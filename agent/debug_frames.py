@@ -106,11 +106,7 @@ class DebugFrameRecorder:
                 if abs(p[0]) < 10 * out_w and abs(p[1]) < 10 * out_h:
                     cv2.circle(image, p, radius, _bgr(color), -1, cv2.LINE_AA)
 
-        draw(observation.route, self.view.global_route_color, 2, True)
-        if plan is not None:
-            draw(plan.route, self.view.route_color, 3, True)
-            draw(plan.waypoints, self.view.waypoint_color, 5, False)
-        draw(observation.target_points, self.view.target_color, 7, False)
+        self._draw_layers(draw, observation, plan, radii=(2, 3, 5, 7))
         return image
 
     def bev_panel(self, observation: Observation, plan: Plan | None) -> np.ndarray:
@@ -141,12 +137,17 @@ class DebugFrameRecorder:
         half_l, half_w = self.view.ego_length_m / 2, self.view.ego_width_m / 2
         box = to_px([(half_l, -half_w), (half_l, half_w), (-half_l, half_w), (-half_l, -half_w)])
         cv2.polylines(panel, [box], True, _bgr(self.view.ego_color), 1, cv2.LINE_AA)
-        draw(observation.route, self.view.global_route_color, 1, True)
-        if plan is not None:
-            draw(plan.route, self.view.route_color, 2, True)
-            draw(plan.waypoints, self.view.waypoint_color, 3, False)
-        draw(observation.target_points, self.view.target_color, 5, False)
+        self._draw_layers(draw, observation, plan, radii=(1, 2, 3, 5))
         return panel
+
+    def _draw_layers(self, draw, observation: Observation, plan: Plan | None,
+                     radii: tuple[int, int, int, int]) -> None:
+        """Global route, planned route, waypoints, targets (back to front) with one `draw(points, colour, radius, line)`."""
+        draw(observation.route, self.view.global_route_color, radii[0], True)
+        if plan is not None:
+            draw(plan.route, self.view.route_color, radii[1], True)
+            draw(plan.waypoints, self.view.waypoint_color, radii[2], False)
+        draw(observation.target_points, self.view.target_color, radii[3], False)
 
     def text_bar(self, width: int, tick: int, observation: Observation, plan: Plan | None,
                  command: VehicleCommand, decisions: tuple[str, ...]) -> np.ndarray:
