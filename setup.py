@@ -4,9 +4,11 @@ from setuptools import find_packages, setup
 
 CORE_REQUIREMENTS = [
     # torch is installed first, pinned, by scripts/bootstrap.sh (a plain `torch`
-    # requirement would pull a multi-GB CUDA build); this range accepts that pin.
-    "torch>=2.3",
-    "transformers>=5.0,<6",
+    # requirement would pull a multi-GB CUDA build); the floor is that pin.
+    "torch>=2.13",
+    # The UE's image processor imports transformers' private image_processing_pil_qwen2_vl
+    # module, whose layout moves between minor releases: only the tested minor is allowed.
+    "transformers>=5.24,<5.25",
     "tokenizers",
     "safetensors",
     "numpy>=1.24",
@@ -14,7 +16,6 @@ CORE_REQUIREMENTS = [
     "shapely>=2.0",
     "pyyaml",
     "rich",
-    "tqdm",
     "pillow",
     "matplotlib",
     "imageio",
@@ -35,7 +36,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(
         include=[f"{top}*" for top in (
-            "agent", "sensors", "planner", "controllers", "bench2drive_routes", "launch", "sim",
+            "core", "agent", "sensors", "planner", "controllers", "bench2drive_routes", "launch", "sim",
         )]
     ),
     include_package_data=True,

@@ -25,13 +25,13 @@ if _PROJECT_ROOT not in sys.path:
     sys.path.append(_PROJECT_ROOT)
 
 from agent.automot_config import AgentConfig, load_agent_config, save_agent_config, split_setup_argument  # noqa: E402
-from agent.carla_compat import make_vehicle_control  # noqa: E402
 from agent.metric_info import MetricInfoRecorder  # noqa: E402
 from agent.observation_builder import ObservationBuilder  # noqa: E402
 from agent.planner_scheduler import PlannerScheduler  # noqa: E402
 from agent.tick_log import TickLog  # noqa: E402
 from controllers.command import VehicleCommand  # noqa: E402
 from controllers.driving_controller import DrivingController  # noqa: E402
+from core.carla_compat import make_vehicle_control  # noqa: E402
 from planner.factory import build_planner  # noqa: E402
 from planner.interface import Plan, Planner  # noqa: E402
 from planner.route_planner import parse_global_plan  # noqa: E402
@@ -88,7 +88,7 @@ class AutoMoTAgent(AutonomousAgent):
         self.observations = ObservationBuilder(self.config)
         self.controller = DrivingController(self.config.controllers)
         if self._planner is None:
-            self._planner = build_planner(self.config)
+            self._planner = build_planner(self.config.planner, self.config.model)
         self.scheduler = PlannerScheduler(self._planner, self.config.scheduler)
         self.step = 0
         self._prepare_route()

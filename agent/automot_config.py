@@ -17,9 +17,9 @@ from typing import Literal
 import yaml
 
 from agent.debug_view_config import DebugViewConfig
-from agent.typed_config import ConfigError, from_dict, load_yaml, require, to_dict
 from controllers.controller_config import ControllerConfig
-from launch.atomic_files import atomic_write_text
+from core.atomic_files import atomic_write_text
+from core.typed_config import ConfigError, from_dict, load_yaml, require, to_dict
 from planner.automot.model_config import ModelConfig
 from planner.planner_config import PlannerConfig
 from sensors.sensor_config import SensorConfig

@@ -10,7 +10,7 @@ planned route, the target points and the global route ahead with world.debug; th
 drawings live one tick (plus a margin) so the picture follows the car.
 
 Plan and observation points are in the ego frame (x forward, y right, metres); they go
-to the world frame with the hero's location and yaw (sensors.frames.ego_to_world).
+to the world frame with the hero's location and yaw (core.frames.ego_to_world).
 No module-level `import carla`: the carla module is imported when a drawer is built
 (it only is under CARLA) or handed in, so this file imports cleanly everywhere.
 
@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from agent.debug_view_config import DebugViewConfig, debug_view_of
+from core.frames import ego_to_world
 from planner.interface import Observation, Plan
-from sensors.frames import ego_to_world
 
 
 class CarlaDebugDrawer:

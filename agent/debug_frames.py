@@ -23,8 +23,8 @@ import numpy as np
 
 from agent.debug_view_config import DebugViewConfig, debug_view_of
 from controllers.command import VehicleCommand
+from core.frames import rotation_matrix
 from planner.interface import Observation, Plan
-from sensors.frames import rotation_matrix
 from sensors.sensor_config import CameraSpec, SensorConfig
 
 ROAD_OPTION_NAMES = {-1: "VOID", 1: "LEFT", 2: "RIGHT", 3: "STRAIGHT", 4: "LANEFOLLOW", 5: "CHANGELANELEFT",

@@ -11,7 +11,7 @@ import math
 from enum import Enum
 from typing import Any
 
-from agent.carla_compat import RoadOption, road_option_value
+from core.carla_compat import RoadOption, road_option_value
 
 # Bench2Drive's AutonomousAgent.set_global_plan downsamples to this spacing (m).
 GLOBAL_PLAN_SAMPLE_DISTANCE_M = 50.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from launch.atomic_files import atomic_write_json
+from core.atomic_files import atomic_write_json
 
 
 def _xyz(vector: Any) -> list[float]:

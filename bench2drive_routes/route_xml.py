@@ -19,7 +19,7 @@ from bench2drive_routes.route_spec import (
     WeatherSpec,
     is_finite_number,
 )
-from launch.atomic_files import atomic_write_text
+from core.atomic_files import atomic_write_text
 
 
 class RouteFileError(ValueError):

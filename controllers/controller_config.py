@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.typed_config import require
+from core.typed_config import require
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from controllers.controller_config import ControllerConfig
 from controllers.lateral import LateralController
 from controllers.longitudinal import LongitudinalController
 from controllers.safety import SafetyDecision, SafetyMonitor
+from core.frames import polyline_lengths
 from planner.interface import Plan
-from sensors.frames import polyline_lengths
 
 
 class DrivingController:

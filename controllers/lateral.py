@@ -8,7 +8,7 @@ import numpy as np
 
 from controllers.controller_config import LateralConfig
 from controllers.pid import PID
-from sensors.frames import resample_polyline
+from core.frames import resample_polyline
 
 
 class LateralController:

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from launch.atomic_files import atomic_write_json
+from core.atomic_files import atomic_write_json
 
 SIMULATION_CRASHED = "Failed - Simulation crashed"
 INFRACTION_KEYS: tuple[str, ...] = (

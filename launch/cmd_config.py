@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from agent.automot_config import load_agent_config
-    from agent.typed_config import ConfigError, to_dict
+    from core.typed_config import ConfigError, to_dict
 
     try:
         config = load_agent_config(args.file)

@@ -8,7 +8,7 @@ import os
 from rich.console import Console
 from rich.table import Table
 
-from agent.typed_config import ConfigError
+from core.typed_config import ConfigError
 from launch.cmd_evaluate import add_common_arguments, load_config_from_args
 from launch.doctor import Finding, blocking_failures, run_doctor
 from launch.evaluate_plan import PlanError, parse_gpus

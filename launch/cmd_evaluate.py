@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 
-from agent.typed_config import ConfigError
+from core.typed_config import ConfigError
 from launch.evaluate_plan import PlanError, make_plan, parse_gpus
 from launch.launch_config import LaunchConfig, load_launch_config
 from launch.leaderboard_command import PathsError, resolve_paths

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agent.typed_config import ConfigError
+from core.typed_config import ConfigError
 from launch.cmd_evaluate import add_common_arguments, load_config_from_args
 from launch.evaluate_plan import PlanError, make_plan, parse_gpus
 from launch.leaderboard_command import PathsError, resolve_paths

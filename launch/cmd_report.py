@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from bench2drive_routes.route_xml import RouteFileError
-    from launch.atomic_files import atomic_write_json
+    from core.atomic_files import atomic_write_json
     from launch.metrics.records import ResultFileError
     from launch.metrics.summary import build_report
     from launch.reporting.compare import comparison_json

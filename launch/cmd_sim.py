@@ -45,10 +45,10 @@ def run_embedded_evaluation(routes: Path, config: Path | None, out: Path, agent:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from launch.sim_summary import print_summary
     from sim.agents import AutoMoTAgentFactory
     from sim.config import load_sim_config
     from sim.evaluation import RunOptions, evaluate
-    from sim.summary import print_summary
 
     console = Console()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -19,9 +19,9 @@ from pathlib import Path
 import yaml
 
 from agent.automot_config import load_agent_config, save_agent_config
-from agent.typed_config import to_dict
 from bench2drive_routes import parse_routes, split_routes, write_routes
-from launch.atomic_files import atomic_write_json, atomic_write_text
+from core.atomic_files import atomic_write_json, atomic_write_text
+from core.typed_config import to_dict
 from launch.launch_config import LaunchConfig
 from launch.shard_state import ShardLayout
 from launch.shard_worker import ShardSpec

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from agent.typed_config import ConfigError, from_dict, load_yaml, override, require
+from core.typed_config import ConfigError, from_dict, load_yaml, override, require
 
 
 @dataclass(frozen=True)

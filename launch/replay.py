@@ -16,7 +16,7 @@ from typing import Any
 
 from agent.automot_config import AgentConfig, load_agent_config, save_agent_config
 from agent.debug_frames import frames_to_video
-from agent.typed_config import override
+from core.typed_config import override
 from launch.launch_config import LaunchConfig, ReplayConfig
 
 CREATE_RE = re.compile(r"^\s*Create (\d+): (\S+)")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from launch.atomic_files import atomic_write_json
+from core.atomic_files import atomic_write_json
 from launch.checkpoint_files import (
     checkpoint_records,
     read_checkpoint,

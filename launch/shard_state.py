@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from launch.atomic_files import atomic_write_json
+from core.atomic_files import atomic_write_json
 from launch.checkpoint_files import (
     checkpoint_records,
     is_finished,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from launch.atomic_files import atomic_write_json, atomic_write_text
+from core.atomic_files import atomic_write_json, atomic_write_text
 from launch.evaluate_plan import EvaluationPlan
 from launch.launch_config import LaunchConfig
 from launch.leaderboard_command import REPO_ROOT

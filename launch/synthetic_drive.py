@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.carla_compat import RoadOption, make_transform
+from core.carla_compat import RoadOption, make_transform
 from sensors.gnss import world_to_gnss, yaw_to_compass
 
 # Car geometry and response of this toy loop (not CARLA's dynamics).

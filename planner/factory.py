@@ -1,23 +1,23 @@
-"""config.planner.kind -> a Planner. Heavy planners are imported only when chosen."""
+"""planner.kind -> a Planner, built from the planner's own config sections.
+
+Heavy planners are imported only when chosen, so the route follower never loads torch.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from planner.automot.model_config import ModelConfig
 from planner.interface import Planner
-
-if TYPE_CHECKING:
-    from agent.automot_config import AgentConfig
+from planner.planner_config import PlannerConfig
 
 
-def build_planner(config: AgentConfig) -> Planner:
-    kind = config.planner.kind
-    if kind == "route_follower":
+def build_planner(planner: PlannerConfig, model: ModelConfig) -> Planner:
+    """`planner` chooses the kind (and holds the route follower's settings); `model` the network's."""
+    if planner.kind == "route_follower":
         from planner.route_follower import RouteFollowerPlanner
 
-        return RouteFollowerPlanner(config.planner.route_follower)
-    if kind == "automot":
+        return RouteFollowerPlanner(planner.route_follower)
+    if planner.kind == "automot":
         from planner.automot.automot_planner import AutoMoTPlanner
 
-        return AutoMoTPlanner.from_config(config)
-    raise ValueError(f"unknown planner kind {kind!r}")
+        return AutoMoTPlanner.from_model_config(model)
+    raise ValueError(f"unknown planner kind {planner.kind!r}")

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from core.frames import resample_polyline
 from planner.interface import Observation, Plan
 from planner.planner_config import RouteFollowerConfig
-from sensors.frames import resample_polyline
 
 
 class RouteFollowerPlanner:

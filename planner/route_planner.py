@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from agent.carla_compat import RoadOption, road_option_value
+from core.carla_compat import RoadOption, road_option_value
+from core.frames import polyline_lengths, resample_polyline, world_to_ego
 from planner.planner_config import RoutePlannerConfig
-from sensors.frames import polyline_lengths, resample_polyline, world_to_ego
 from sensors.gnss import DEFAULT_GEO_REFERENCE, GeoReference, gnss_to_world
 
 # How far behind / ahead of the last progress the projection may look (m): a

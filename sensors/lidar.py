@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sensors.frames import rotation_matrix
+from core.frames import rotation_matrix
 from sensors.sensor_config import BevConfig, LidarSpec
 
 

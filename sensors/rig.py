@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from agent.typed_config import ConfigError
+from core.typed_config import ConfigError
 from sensors.sensor_config import SensorConfig
 
 # Leaderboard 2.0 limits per sensor type (AgentWrapper / validate_sensor_configuration).

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sensors.frames import footprint_corners
+from core.frames import footprint_corners
 
 # type id -> (half extents x, y, z in m, BGR colour)
 CATALOG: dict[str, tuple[tuple[float, float, float], tuple[int, int, int]]] = {

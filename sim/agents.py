@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from agent.automot_config import load_agent_config, save_agent_config
-from agent.typed_config import override
+from core.typed_config import override
 from sim.config import ExpertConfig
 from sim.hero import HeroActor
 from sim.route_runner import RouteRunner

@@ -15,7 +15,7 @@ import math
 import cv2
 import numpy as np
 
-from sensors.frames import rotation_matrix
+from core.frames import rotation_matrix
 from sim.config import RenderConfig
 from sim.raster import GROUND_BGR, NUM_CLASSES, GroundRaster
 from sim.world import BoxArrays

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.typed_config import from_dict, load_yaml, require
+from core.typed_config import from_dict, load_yaml, require
 
 
 @dataclass(frozen=True)

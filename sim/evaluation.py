@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.typed_config import ConfigError
+from core.typed_config import ConfigError
 from sim.agents import AgentFactory
 from sim.config import SimConfig
 from sim.route_file import RouteSpec, read_routes

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from core.frames import world_to_ego
 from planner.interface import Observation, Plan
-from sensors.frames import world_to_ego
 from sim.config import ExpertConfig
 from sim.expert_geometry import (
     PlannedPath,

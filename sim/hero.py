@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from agent.carla_compat import Location, Vector3D, make_transform, make_vehicle_control
+from core.carla_compat import Location, Vector3D, make_transform, make_vehicle_control
 
 if TYPE_CHECKING:
     from sim.world import World

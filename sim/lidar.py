@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from sensors.frames import rotation_matrix
+from core.frames import rotation_matrix
 from sim.config import LidarModelConfig
 from sim.world import BoxArrays
 

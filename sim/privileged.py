@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sensors.frames import footprint_corners
+from core.frames import footprint_corners
 from sim.behaviors import IdmDriver, WalkerBehavior
 from sim.routing import DenseRoute
 from sim.world_map import WorldMap

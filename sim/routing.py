@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from agent.carla_compat import RoadOption
+from core.carla_compat import RoadOption
 from sim.world_map import WorldMap
 
 HOP_RESOLUTION_M = 1.0  # interpolate_trajectory's hop_resolution

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.carla_compat import make_vehicle_control
+from core.carla_compat import make_vehicle_control
 
 WHEELBASE_M = 2.87
 MAX_STEER_RAD = math.radians(70.0)

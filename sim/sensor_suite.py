@@ -21,7 +21,7 @@ GRAVITY = 9.81
 
 class SensorSuite:
     def __init__(self, sensor_dicts: list[dict], world: World, cfg: SimConfig, rng: np.random.Generator) -> None:
-        """Raises agent.typed_config.ConfigError for a rig the leaderboard would reject."""
+        """Raises core.typed_config.ConfigError for a rig the leaderboard would reject."""
         validate_sensor_dicts(sensor_dicts, max_distance_m=cfg.max_sensor_distance_m)
         self.specs = [dict(s) for s in sensor_dicts]
         self.cfg, self.rng = cfg, rng

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from launch.atomic_files import atomic_write_json
+from core.atomic_files import atomic_write_json
 from sim.config import CriteriaConfig
 from sim.events import (
     BLOCKED,

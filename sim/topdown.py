@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from sensors.frames import ego_to_world
+from core.frames import ego_to_world
 from sim.config import VideoConfig
 from sim.raster import GROUND_BGR, ground_raster
 

@@ -79,7 +79,7 @@ def test_outputs_with_a_save_path(tmp_path):
         get_angular_velocity = get_acceleration
 
         def get_transform(self):
-            from agent.carla_compat import make_transform
+            from core.carla_compat import make_transform
 
             return make_transform(self.drive.car.x, self.drive.car.y, 0.0, np.degrees(self.drive.car.yaw))
 

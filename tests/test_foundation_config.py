@@ -12,7 +12,7 @@ from agent.automot_config import (
     save_agent_config,
     split_setup_argument,
 )
-from agent.typed_config import ConfigError, override, to_dict
+from core.typed_config import ConfigError, override, to_dict
 
 
 def test_defaults_match_the_design_rig():

@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from agent.carla_compat import RoadOption, make_transform
 from agent.leaderboard_base import downsample_route
+from core.carla_compat import RoadOption, make_transform
 from planner.planner_config import RoutePlannerConfig
 from planner.route_planner import GlobalPlanError, RoutePlanner, parse_global_plan, targets_in_ego
 from sensors.gnss import world_to_gnss

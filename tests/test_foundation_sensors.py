@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.automot_config import AgentConfig
-from agent.typed_config import ConfigError
+from core.typed_config import ConfigError
 from sensors.camera import FrameHistory, bgra_to_rgb, prepare_model_image
 from sensors.gnss import compass_to_yaw, gnss_to_world, world_to_gnss, yaw_to_compass
 from sensors.lidar import SweepMerger, lidar_to_bev, lidar_to_bev_reference, sensor_to_ego

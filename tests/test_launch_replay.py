@@ -23,8 +23,8 @@ from test_launch_fakes import (
 
 from agent.automot_config import AgentConfig, load_agent_config
 from agent.debug_frames import DebugFrameRecorder
-from agent.typed_config import to_dict
 from controllers.command import VehicleCommand
+from core.typed_config import to_dict
 from launch.cli import main
 from launch.evaluate_plan import make_plan
 from launch.launch_config import ReplayConfig

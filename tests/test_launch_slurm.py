@@ -193,13 +193,13 @@ def test_slurm_errors_quote_the_command(cluster, monkeypatch):
 
 def test_evaluate_command_with_slurm_backend_ends_with_the_report(cluster, tmp_path):
     root, _ = cluster
-    from launch.atomic_files import atomic_write_text
+    from core.atomic_files import atomic_write_text
     from launch.cli import main
 
     config_file = root / "launch.yaml"
     import yaml
 
-    from agent.typed_config import to_dict
+    from core.typed_config import to_dict
 
     atomic_write_text(config_file, yaml.safe_dump(to_dict(slurm_config(root))))
     code = main(["evaluate", "--routes", str(root / "routes.xml"), "--config", str(root / "agent.yaml"),

@@ -20,7 +20,7 @@ from planner.planner_config import PlannerConfig
 
 def test_planner_from_agent_config_returns_a_finite_plan():
     config = AgentConfig(planner=PlannerConfig(kind="automot"), model=ModelConfig(size="tiny"))
-    planner = build_planner(config)
+    planner = build_planner(config.planner, config.model)
     assert isinstance(planner, AutoMoTPlanner) and isinstance(planner, Planner)
     planner.reset()
     # A camera history shorter than four frames (route start) and a full-size camera frame.

@@ -9,7 +9,7 @@ import pytest
 import torch
 from network_fixtures import observation, tiny_runtime
 
-from agent.typed_config import ConfigError
+from core.typed_config import ConfigError
 from launch.cli import main as cli_main
 from planner.automot.build import build_network
 from planner.automot.model_config import ModelConfig

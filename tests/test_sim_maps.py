@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agent.carla_compat import RoadOption
 from bench2drive_routes.abilities import ABILITY_NAMES
 from bench2drive_routes.route_xml import parse_routes
+from core.carla_compat import RoadOption
 from sim.map_provider import EmbeddedMapProvider
 from sim.route_file import read_routes
 from sim.routing import trace_route

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from agent.debug_frames import project_ego_points
-from agent.typed_config import ConfigError
+from core.typed_config import ConfigError
 from sensors.gnss import compass_to_yaw, gnss_to_world
 from sensors.lidar import sensor_to_ego
 from sensors.rig import build_sensor_dicts

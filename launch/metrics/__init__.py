@@ -10,6 +10,7 @@ Modules: records (typed records, statuses), merge, summary, abilities, efficienc
 (+ savgol), infractions, junctions (map hook), failures.
 """
 
+from launch.metrics.entries import build_entries
 from launch.metrics.failures import FAILURE_KINDS, classify, failed_route_ids
 from launch.metrics.junctions import CarlaServerMapProvider, XodrMapProvider, junction_completion
 from launch.metrics.merge import Duplicate, MergedResults, merge_results
@@ -21,7 +22,7 @@ from launch.metrics.records import (
     parse_record,
     status_kind,
 )
-from launch.metrics.summary import Report, RouteRow, build_entries, build_report
+from launch.metrics.summary import Report, RouteRow, build_report
 
 __all__ = [
     "FAILURE_KINDS",

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bench2drive_routes.route_spec import RouteSpec
 from launch.metrics.abilities import RouteEntry
+from launch.metrics.entries import build_entries
 
 FAILURE_KINDS: tuple[str, ...] = ("missing", "crashed", "failed", "infraction")
 
@@ -54,8 +55,6 @@ def failed_route_ids(
     `routes`: the route file (path or parsed routes) that defines which routes were expected.
     kinds=("missing", "crashed") selects only routes to re-run for infrastructure reasons.
     """
-    from launch.metrics.summary import build_entries  # local: summary imports this module
-
     wanted = set(kinds)
     unknown = wanted - set(FAILURE_KINDS)
     if unknown:

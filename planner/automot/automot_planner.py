@@ -1,6 +1,6 @@
 """AutoMoTPlanner: the network behind the agent's Planner protocol (planner/interface.py).
 
-    planner = AutoMoTPlanner.from_config(agent_config)   # agent_config.model: size, weights, device
+    planner = AutoMoTPlanner.from_model_config(model_config)   # size, weights, device
     context = planner.understand(observation)            # every ue_interval ticks (maybe in a worker)
     plan    = planner.act(observation, context)          # every tick, never modifies `context`
 
@@ -11,24 +11,15 @@ background thread while `act` runs on the previous context.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from planner.automot.build import build_runtime
 from planner.automot.model_config import ModelConfig
 from planner.automot.runtime import AutoMoTRuntime, UECache
 from planner.interface import Observation, Plan
 
-if TYPE_CHECKING:
-    from agent.automot_config import AgentConfig
-
 
 class AutoMoTPlanner:
     def __init__(self, runtime: AutoMoTRuntime) -> None:
         self.runtime = runtime
-
-    @classmethod
-    def from_config(cls, agent_config: AgentConfig) -> AutoMoTPlanner:
-        return cls.from_model_config(agent_config.model)
 
     @classmethod
     def from_model_config(cls, config: ModelConfig) -> AutoMoTPlanner:

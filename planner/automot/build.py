@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from transformers import Qwen3VLForConditionalGeneration
 
-from agent.typed_config import ConfigError
+from core.typed_config import ConfigError
 from planner.automot.checkpoint import checkpoint_kind, load_checkpoint
 from planner.automot.decisions import DecisionCodec
 from planner.automot.model_config import ModelConfig

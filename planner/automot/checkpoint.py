@@ -22,8 +22,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from agent.typed_config import to_dict
-from launch.atomic_files import atomic_write_json
+from core.atomic_files import atomic_write_json
+from core.typed_config import to_dict
 from planner.automot.official_keys import IGNORED_OFFICIAL, TIED_KEYS, official_key_map
 
 FORMAT = "automot-checkpoint"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from agent.typed_config import require
+from core.typed_config import require
 
 
 @dataclass(frozen=True)

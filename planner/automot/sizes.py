@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from agent.typed_config import ConfigError, require
+from core.typed_config import ConfigError, require
 
 
 @dataclass(frozen=True)
