@@ -15,6 +15,7 @@ Layout (one job per module):
   camera.py, lidar.py, raster.py, sensor_suite.py, hero.py          sensors and the hero actor facade
   route_runner.py, evaluation.py, agents.py      one route / a route file, resume, agent factories
   privileged.py, expert*.py                      ground truth and the privileged expert planner
-  topdown.py, summary.py, map_provider.py        video, end-of-run report, metrics map hook
+  topdown.py, map_provider.py                    top-down video, metrics map hook (the end-of-run
+                                                 report is launch/sim_summary.py)
   scripted_driver.py                             a rule-blind driver for tests
 """
