@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +37,8 @@ WEATHER_FIELDS: tuple[str, ...] = (
     "rayleigh_scattering_scale",
     "dust_storm",
 )
+
+MAX_IDS_IN_NOTE = 12  # route ids a note lists before it says '... (N more)'
 
 _ROUTE_ID_RE = re.compile(r"^RouteScenario_(?P<id>[^_]+)(?:_rep(?P<rep>\d+))?$")
 
@@ -186,6 +189,31 @@ class RouteSpec:
         from bench2drive_routes.abilities import abilities_of  # local: abilities imports nothing of ours
 
         return abilities_of(self.scenario_type) if self.scenario_type else ()
+
+
+def format_ids(ids: Sequence[str]) -> str:
+    """'a, b, c' for a message, at most MAX_IDS_IN_NOTE shown and '... (N more)' after."""
+    shown = ", ".join(ids[:MAX_IDS_IN_NOTE])
+    return shown + (f", ... ({len(ids) - MAX_IDS_IN_NOTE} more)" if len(ids) > MAX_IDS_IN_NOTE else "")
+
+
+def routes_without_weathers(routes: Iterable[RouteSpec]) -> list[str]:
+    """Ids of routes with no <weathers> (the v0.0.4 validation file has four), in file order."""
+    return [route.id for route in routes if not route.weathers]
+
+
+def missing_weathers_note(routes: Iterable[RouteSpec], source: str) -> str | None:
+    """The sentence to tell a user about routes without <weathers>; None when every route has one.
+
+    The leaderboard's RouteParser then drives the route in its base weather (sun altitude 70,
+    cloudiness 50, CARLA defaults otherwise), and Bench2Drive's get_weather_id finds no case
+    for it: the record's weather_id and save_name say 'None'.
+    """
+    ids = routes_without_weathers(routes)
+    if not ids:
+        return None
+    return (f"{source}: {len(ids)} routes have no <weathers> (ids {format_ids(ids)}): the leaderboard drives them "
+            "in its base weather (sun altitude 70, cloudiness 50)")
 
 
 def is_finite_number(text: str) -> bool:

@@ -2,10 +2,13 @@
 
 parse_routes(path) -> list[RouteSpec]; write_routes(routes, path) writes a file the
 leaderboard reads back (atomically). Errors name the file, the route id and the element.
+Routes without <weathers> are valid (the leaderboard uses its base weather) but worth knowing:
+parsing says so with a RouteFileWarning naming them (bench2drive_0.0.4_val.xml has four).
 """
 
 from __future__ import annotations
 
+import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path
@@ -18,12 +21,17 @@ from bench2drive_routes.route_spec import (
     ScenarioSpec,
     WeatherSpec,
     is_finite_number,
+    missing_weathers_note,
 )
 from core.atomic_files import atomic_write_text
 
 
 class RouteFileError(ValueError):
     """A route file that cannot be read; the message names file, route and element."""
+
+
+class RouteFileWarning(UserWarning):
+    """A route file that parses but has something a user should know (routes without <weathers>)."""
 
 
 def _where(source: str, route_id: str | None, element: str | None = None) -> str:
@@ -124,6 +132,9 @@ def parse_routes_text(text: str | bytes, source: str = "<string>") -> list[Route
             weathers=_parse_weathers(route, source, route_id),
             attrs=extra,
         ))
+    note = missing_weathers_note(routes, source)
+    if note is not None:
+        warnings.warn(note, RouteFileWarning, stacklevel=3)
     return routes
 
 

@@ -28,27 +28,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import warnings
+
     from rich.console import Console
 
     from bench2drive_routes.route_sets import write_route_subset
-    from bench2drive_routes.route_xml import RouteFileError, parse_routes
+    from bench2drive_routes.route_xml import RouteFileError, RouteFileWarning, parse_routes
     from launch.metrics.records import ResultFileError
     from launch.metrics.summary import build_report
-    from launch.reporting.tables import failures_table
+    from launch.reporting.tables import failures_table, print_warnings
 
     console = Console()
     try:
-        routes = parse_routes(args.routes)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RouteFileWarning)  # routes without <weathers> still re-run
+            routes = parse_routes(args.routes)
         report = build_report(args.results, routes, progress=True)
     except (ResultFileError, RouteFileError) as exc:
         Console(stderr=True).print(f"[red]error:[/red] {exc}")
         return 2
     wanted = set(args.kinds)
     rows = [row for row in report.failed if row.outcome in wanted]
-    console.print(failures_table(rows, f"{len(rows)} of {report.n_routes} routes failed ({', '.join(args.kinds)})"))
-    for note in report.notes:
-        if "no route file" in note or "not in the route file" in note:
-            console.print(f"[yellow]note:[/yellow] {note}")
+    print_warnings(console, report)
+    console.print(failures_table(rows, f"{len(rows)} of {report.n_routes} routes failed ({', '.join(args.kinds)}); "
+                                       f"{len(report.missing)} have no record"))
     if args.out:
         ids = list(dict.fromkeys(row.route_id for row in rows))
         subset = write_route_subset(routes, ids, args.out)

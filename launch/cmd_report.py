@@ -1,8 +1,11 @@
 """`automot report RESULTS... [--routes FILE] [--compare OTHER ...] [--json OUT] [--plots DIR]`.
 
 RESULTS are leaderboard results files or folders of them (shards, re-runs), merged into one
-run with the newest record per route. Each --compare path is another run, shown side by side
-with its differences to the first.
+run with one record per route (a finished record beats a crashed one, then the later start).
+Each --compare path is another run, shown side by side with its differences to the first.
+DS and SR divide by the route file; abilities follow Bench2Drive's rule (routes with no record
+left out) unless --strict-abilities. Exit status 2: unreadable input (bad JSON, a score out
+of range, a folder without results files).
 """
 
 from __future__ import annotations
@@ -34,7 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     maps.add_argument("--carla", metavar="HOST:PORT",
                       help="running CARLA server to read town maps from (junction credit)")
     parser.add_argument("--label", help="name of the first run in tables and plots")
+    parser.add_argument("--strict-abilities", action="store_true",
+                        help="count routes with no record as ability failures (default: Bench2Drive's "
+                             "ability tool leaves them out of the denominators)")
     parser.add_argument("--max-failed", type=int, default=30, help="failed routes listed in the terminal")
+    parser.add_argument("--all", dest="all_failed", action="store_true",
+                        help="list every failed route in the terminal (no --max-failed limit)")
     parser.add_argument("--no-scenario-table", action="store_true", help="leave the per-scenario-type table out")
     parser.set_defaults(func=run)
 
@@ -69,9 +77,11 @@ def _unique_labels(labels: list[str], paths: list[list[str]]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import warnings
+
     from rich.console import Console
 
-    from bench2drive_routes.route_xml import RouteFileError
+    from bench2drive_routes.route_xml import RouteFileError, RouteFileWarning
     from core.atomic_files import atomic_write_json
     from launch.metrics.records import ResultFileError
     from launch.metrics.summary import build_report
@@ -84,11 +94,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         map_provider = map_provider_from_args(args)
         reports = []
-        for index, paths in enumerate(runs):
-            metric_dirs = args.metric_dir or default_metric_dirs(paths)
-            label = args.label if index == 0 and args.label else None
-            reports.append(build_report(paths, args.routes, metric_dirs=metric_dirs, map_provider=map_provider,
-                                        label=label, progress=True))
+        with warnings.catch_warnings():
+            # The report's notes already say what a RouteFileWarning says (routes without <weathers>).
+            warnings.simplefilter("ignore", RouteFileWarning)
+            for index, paths in enumerate(runs):
+                metric_dirs = args.metric_dir or default_metric_dirs(paths)
+                label = args.label if index == 0 and args.label else None
+                reports.append(build_report(paths, args.routes, metric_dirs=metric_dirs, map_provider=map_provider,
+                                            label=label, progress=True, strict_abilities=args.strict_abilities))
     except (ResultFileError, RouteFileError, FileNotFoundError) as exc:
         errors.print(f"[red]error:[/red] {exc}")
         return 2
@@ -98,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
     for report, label in zip(reports, _unique_labels([r.label for r in reports], runs)):
         report.label = label
 
-    print_report(console, reports[0], max_failed=args.max_failed, scenario_types=not args.no_scenario_table)
+    print_report(console, reports[0], max_failed=None if args.all_failed else args.max_failed,
+                 scenario_types=not args.no_scenario_table)
     if len(reports) > 1:
         print_comparison(console, reports)
     if args.json_out:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -20,19 +21,32 @@ from launch.checkpoint_files import (
 )
 from launch.evaluate_plan import EvaluationPlan
 
+if TYPE_CHECKING:
+    from launch.metrics.records import RouteRecord
+
 
 def merge_plan_results(plan: EvaluationPlan, repetitions: int = 1) -> Path:
-    """Merge every shard's results.json into out/results.json (route file order)."""
-    by_id: dict[str, dict] = {}
+    """Merge every shard's results.json into out/results.json (route file order).
+
+    A route recorded by several shards (a plan changed between resumes) keeps one record by the
+    metrics' duplicate rule: a finished record beats a crashed one, then the later start."""
+    from launch.metrics.merge import precedence
+    from launch.metrics.records import parse_record
+
+    by_id: dict[str, tuple[dict, RouteRecord, int]] = {}
     sensors: list[str] = []
-    for shard in plan.shards:
-        data = read_checkpoint(plan.layout(shard).results_file)
+    for order, shard in enumerate(plan.shards):
+        path = plan.layout(shard).results_file
+        data = read_checkpoint(path)
         sensors = list((data or {}).get("sensors") or sensors)
-        for record in checkpoint_records(data):
-            by_id.setdefault(str(record["route_id"]), record)
+        for position, record in enumerate(checkpoint_records(data)):
+            parsed = parse_record(record, str(path), position)
+            current = by_id.get(parsed.record_id)
+            if current is None or precedence(parsed, order, current[1], current[2])[0]:
+                by_id[parsed.record_id] = (record, parsed, order)
     position = {route_id: i for i, route_id in enumerate(plan.route_order)}
-    records = sorted(by_id.values(), key=lambda r: (position.get(route_of_record(r["route_id"]), len(position)),
-                                                    str(r["route_id"])))
+    records = sorted((raw for raw, _, _ in by_id.values()),
+                     key=lambda r: (position.get(route_of_record(r["route_id"]), len(position)), str(r["route_id"])))
     document = results_document(records, total=len(plan.route_order) * repetitions, sensors=sensors)
     return write_results(plan.results_file, document)
 
@@ -49,9 +63,11 @@ def write_report(plan: EvaluationPlan, console: Console | None = None) -> Path |
     report = build_report(plan.results_file, plan.routes_file, metric_dirs=metric_dirs, label=plan.out_dir.name)
     path = atomic_write_json(plan.out_dir / "report.json", report.to_json())
     abilities = ", ".join(f"{k} {v:.1f}" for k, v in report.abilities.items() if v is not None)
+    for warning in report.warnings:
+        console.print(f"[bold red]warning:[/bold red] {warning}")
     console.print(f"[bold]Driving score {report.driving_score:.2f}[/]  success rate {report.success_rate:.2f}%  "
                   f"route completion {report.route_completion:.2f}%  ({report.n_routes} routes, "
-                  f"{len(report.failed)} not successful)")
+                  f"{len(report.failed)} not successful, {len(report.missing)} missing)")
     if abilities:
         console.print(f"abilities: {abilities}")
     console.print(f"results: {plan.results_file}\nreport:  {path}")

@@ -24,7 +24,9 @@ def print_summary(console: Console, results: str | Path, routes: str | Path, out
     abilities = "  ".join(f"{k} {'-' if v is None else f'{v:.0f}%'}" for k, v in report.abilities.items())
     eff = "-" if report.efficiency is None else f"{report.efficiency:.1f}%"
     comfort = "-" if report.comfort is None else f"{report.comfort:.1f}%"
+    for warning in report.warnings:
+        console.print(f"[bold red]warning:[/bold red] {warning}")
     console.print(f"[bold]Driving score {report.driving_score:.2f}   Success rate {report.success_rate:.1f}%[/bold]   "
-                  f"({report.n_routes} routes)")
+                  f"({report.n_routes} routes, {len(report.missing)} missing)")
     console.print(f"Abilities: {abilities}")
     console.print(f"Efficiency {eff}   Comfort {comfort}")

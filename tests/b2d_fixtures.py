@@ -17,6 +17,7 @@ from bench2drive_routes.route_spec import RouteSpec, ScenarioParam, ScenarioSpec
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 B2D220 = SHARED / "bench2drive" / "bench2drive220.xml"
+B2D_VAL = SHARED / "bench2drive" / "bench2drive_0.0.4_val.xml"
 PEER_RESULTS = SHARED / "peer_results"
 
 # The leaderboard's fixed penalty per event (Bench2Drive: min speed does not count).
@@ -82,10 +83,14 @@ def make_route(route_id: str, town: str = "Town01", scenario_type: str = "Parkin
 
 
 def make_record(route_id: str, status: str = "Completed", infractions: dict[str, int] | None = None,
-                score_route: float = 100.0, route_length: float = 100.0, scenario_type: str = "ParkingCutIn",
+                score_route: float = 100.0, route_length: float = 20.0, scenario_type: str = "ParkingCutIn",
                 town: str = "Town01", rep: int = 0, min_speed: list[float] | None = None,
-                save_name: str | None = None) -> dict:
-    """A leaderboard-format record; the penalty and composed score follow the leaderboard's rules."""
+                save_name: str | None = None, started: str = "01_01_00_00_00") -> dict:
+    """A leaderboard-format record; the penalty and composed score follow the leaderboard's rules.
+
+    route_length, town and scenario_type default to make_route's defaults (20 m, Town01,
+    ParkingCutIn), so a record matches its route unless a test says otherwise;
+    started: the '%m_%d_%H_%M_%S' start time the leaderboard appends to save_name."""
     lists = {name: [] for name in MESSAGES}
     for name, count in (infractions or {}).items():
         lists[name] = [MESSAGES[name]] * count
@@ -102,7 +107,7 @@ def make_record(route_id: str, status: str = "Completed", infractions: dict[str,
         "route_id": record_id,
         "scenario_name": f"{scenario_type}_1",
         "weather_id": "3",
-        "save_name": save_name if save_name is not None else f"{record_id}_{town}_{scenario_type}_1_3_01_01_00_00_00",
+        "save_name": save_name if save_name is not None else f"{record_id}_{town}_{scenario_type}_1_3_{started}",
         "status": status,
         "num_infractions": sum(len(v) for v in lists.values()),
         "infractions": lists,

@@ -60,7 +60,7 @@ def test_every_infraction_type_counts_except_min_speed(tmp_path):
         if t != "min_speed_infractions":
             assert row.outcome == "infraction" and f"{t}×2" in row.reason
     stats = report.infractions
-    km = len(ids) * 100.0 / 1000.0  # 100 m routes, fully completed
+    km = len(ids) * 20.0 / 1000.0  # 20 m routes (the fixtures' default), fully completed
     assert stats.km_driven == pytest.approx(km)
     assert all(stats.counts[t] == 2 and stats.per_km[t] == pytest.approx(2 / km) for t in INFRACTION_TYPES)
     assert stats.outside_route_lanes_km == pytest.approx(2 * 12.5 / 1000.0)
@@ -123,27 +123,15 @@ def test_repetitions_are_separate_routes(tmp_path):
     assert "2 repetitions" in report.denominator
 
 
-def test_duplicates_resolve_to_the_newest_file(tmp_path):
-    good = make_record("1")
-    bad = make_record("1", status="Failed - Agent got blocked", score_route=20.0)
-    old = write_results(tmp_path / "a_old.json", [good], mtime=1_000_000)
-    new = write_results(tmp_path / "b_new.json", [bad], mtime=2_000_000)
-    merged = merge_results([new, old])  # argument order must not matter when mtimes differ
-    assert merged.records[("1", 0)].status == bad["status"]
-    assert len(merged.duplicates) == 1 and merged.duplicates[0].dropped.source == str(old)
-    # equal mtimes: the later argument wins
-    for path in (old, new):
-        import os
-
-        os.utime(path, (3_000_000, 3_000_000))
-    assert merge_results([new, old]).records[("1", 0)].status == "Completed"
-    assert merge_results([old, new]).records[("1", 0)].status == bad["status"]
-    # inside one file: the later position wins
-    both = write_results(tmp_path / "c.json", [bad, good])
-    assert merge_results([both]).records[("1", 0)].status == "Completed"
-    # a folder: files merged, duplicates reported in the report
+def test_duplicates_in_one_folder_are_reported(tmp_path):
+    good = make_record("1", started="03_01_10_00_00")
+    bad = make_record("1", status="Failed - Agent got blocked", score_route=20.0, started="03_02_10_00_00")
+    write_results(tmp_path / "a.json", [good])
+    write_results(tmp_path / "b.json", [bad, good])
     report = build_report([tmp_path], _route_file(tmp_path, ["1"]))
-    assert report.n_routes == 1 and len(report.duplicates) == 3  # 4 records of one route
+    assert report.n_routes == 1 and len(report.duplicates) == 2  # 3 records of one route
+    assert report.routes[0].status == bad["status"]  # the later start wins, even when it did worse
+    assert report.to_json()["duplicates"][0]["reason"]
 
 
 def test_malformed_json_names_the_file(tmp_path):

@@ -18,13 +18,16 @@ def run_files(tmp_path):
     routes = [make_route(str(i), town=f"Town0{1 + i % 3}", scenario_type=k, origin=(0.0, 40.0 * i))
               for i, k in enumerate(kinds)]
     routes_file = write_routes(routes, tmp_path / "routes.xml")
-    base = [make_record("0", min_speed=[90.0]), make_record("1", infractions={"collisions_vehicle": 1}),
-            make_record("2", status="Failed - Agent got blocked", score_route=30.0),
-            make_record("3", status="Failed - Simulation crashed", score_route=0.0), make_record("4")]
+    def record(i: int, **kw) -> dict:  # a record of route i, with its town and scenario
+        return make_record(str(i), town=f"Town0{1 + i % 3}", scenario_type=kinds[i], **kw)
+
+    base = [record(0, min_speed=[90.0]), record(1, infractions={"collisions_vehicle": 1}),
+            record(2, status="Failed - Agent got blocked", score_route=30.0),
+            record(3, status="Failed - Simulation crashed", score_route=0.0), record(4)]
     # run A is split in two shards; route 5 is missing
     write_results(tmp_path / "a" / "shard0.json", base[:3])
     write_results(tmp_path / "a" / "shard1.json", base[3:])
-    better = [make_record(str(i), min_speed=[110.0]) for i in range(6)]
+    better = [record(i, min_speed=[110.0]) for i in range(6)]
     write_results(tmp_path / "b" / "all.json", better)
     return tmp_path, routes_file
 

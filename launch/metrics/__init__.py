@@ -1,15 +1,20 @@
 """Metrics for leaderboard / Bench2Drive results: merge result files, score runs, list failures.
 
 What launch code calls:
-    build_report(results, routes=None, metric_dirs=None, map_provider=None) -> Report
+    build_report(results, routes=None, metric_dirs=None, map_provider=None, strict_abilities=False) -> Report
         report.driving_score / success_rate / abilities / efficiency / comfort / to_json()
-    merge_results(paths) -> MergedResults          (newest record per route)
+        report.missing (routes with no record) / warnings / mismatches / ability.rule
+    merge_results(paths) -> MergedResults          (one record per route: finished over crashed,
+                                                    then the later start; never file times)
     failed_route_ids(results, routes, kinds=FAILURE_KINDS) -> list[str]
-    load_result_file(path) -> list[RouteRecord]
-Modules: records (typed records, statuses), merge, summary, abilities, efficiency, comfort
-(+ savgol), infractions, junctions (map hook), failures.
+    load_result_file(path) -> list[RouteRecord]    (ResultFileError on absent keys, bad ranges)
+Modules: records (typed records, statuses, value ranges), merge, summary, abilities, efficiency,
+comfort (+ savgol), infractions, junctions (map hook), failures, consistency (records against
+the route file).
 """
 
+from launch.metrics.abilities import ABILITY_RULES
+from launch.metrics.consistency import RouteMismatch, check_against_route_file
 from launch.metrics.entries import build_entries
 from launch.metrics.failures import FAILURE_KINDS, classify, failed_route_ids
 from launch.metrics.junctions import CarlaServerMapProvider, XodrMapProvider, junction_completion
@@ -25,6 +30,7 @@ from launch.metrics.records import (
 from launch.metrics.summary import Report, RouteRow, build_report
 
 __all__ = [
+    "ABILITY_RULES",
     "FAILURE_KINDS",
     "INFRACTION_TYPES",
     "CarlaServerMapProvider",
@@ -32,11 +38,13 @@ __all__ = [
     "MergedResults",
     "Report",
     "ResultFileError",
+    "RouteMismatch",
     "RouteRecord",
     "RouteRow",
     "XodrMapProvider",
     "build_entries",
     "build_report",
+    "check_against_route_file",
     "classify",
     "failed_route_ids",
     "junction_completion",

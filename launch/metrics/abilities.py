@@ -1,19 +1,23 @@
 """Multi-ability success rates and the per-scenario-type success table.
 
-Follows Bench2Drive's tools/ability_benchmark.py (v0.0.3):
+Follows Bench2Drive's tools/ability_benchmark.py (v0.0.3), which produces the numbers papers print:
   - a route counts for the abilities of its first scenario's type (bench2drive_routes.abilities);
-  - ability success = share of its routes that are successes (completed, no infraction but
-    min speed);
+  - ability success = share of its routes that are successes (completed or perfect, no
+    infraction but min speed);
+  - a route of the route file with NO record is left out of every ability's denominator (and of
+    the per-scenario-type table): Bench2Drive lists it as 'crashed' and skips it. A record that
+    exists but crashed ('Failed - Simulation crashed', 'Started', ...) is counted as a failure.
+    That is rule BENCH2DRIVE, the default. Rule STRICT (`--strict-abilities`) counts routes with
+    no record as failures instead, like DS and SR do (those always divide by the route file);
   - Traffic_Signs with a map: every Traffic_Signs route is counted TWICE, once strictly and
     once more with the junction credit (a route that got past its first junction + 8 waypoints
     without stop or red-light infraction is a success for that second count). That double count
     is Bench2Drive's and is what published Traffic_Signs numbers contain;
   - without a map, Traffic_Signs is strict only (the report says so);
-  - mean = average of the abilities (Bench2Drive divides by 5; abilities with no routes in a
-    subset are left out of the mean instead of dividing by zero).
-Differences, chosen on purpose: routes missing from the results count as failures (Bench2Drive
-leaves them out of the ability denominators); a route whose trace has no junction gets no
-credit (Bench2Drive raises).
+  - mean = average of the abilities (Bench2Drive divides by 5; an ability with no counted route
+    is left out of the mean here, where Bench2Drive would divide by zero).
+Difference, chosen on purpose: a route whose trace has no junction gets no credit (Bench2Drive
+raises).
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from bench2drive_routes.abilities import ABILITY_NAMES, abilities_of
 from bench2drive_routes.route_spec import RouteSpec
 from launch.metrics.records import RouteRecord
 
-STRICT = "strict"
+STRICT = "strict"  # Traffic_Signs without junction credit; also the ability rule that fails missing routes
+BENCH2DRIVE = "bench2drive"  # the ability rule of Bench2Drive's tool: routes with no record left out
+ABILITY_RULES: tuple[str, ...] = (BENCH2DRIVE, STRICT)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,19 @@ class AbilityResult:
     counts: dict[str, tuple[int, int]]  # ability -> (successes, counted routes)
     traffic_signs_mode: str  # 'strict' or 'junction credit (<map source>)'
     notes: list[str] = field(default_factory=list)
+    rule: str = BENCH2DRIVE  # how routes with no record were treated (ABILITY_RULES)
+    no_record: dict[str, int] = field(default_factory=dict)  # ability -> its routes with no record
+    # (left out of counts under BENCH2DRIVE, counted as failures under STRICT)
+
+
+def _check_rule(rule: str) -> None:
+    if rule not in ABILITY_RULES:
+        raise ValueError(f"unknown ability rule {rule!r}; choose from {', '.join(ABILITY_RULES)}")
+
+
+def counted(entry: RouteEntry, rule: str) -> bool:
+    """Whether an expected route enters ability and scenario-type denominators under `rule`."""
+    return entry.record is not None or rule == STRICT
 
 
 def _junction_credit(entry: RouteEntry, fraction: float | None) -> bool:
@@ -67,12 +86,22 @@ def ability_scores(
     entries: Sequence[RouteEntry],
     junction_fraction: Callable[[RouteSpec], float | None] | None = None,
     map_description: str = "",
+    rule: str = BENCH2DRIVE,
 ) -> AbilityResult:
-    """Ability success rates; pass `junction_fraction` (route -> fraction or None) to credit junctions."""
+    """Ability success rates; pass `junction_fraction` (route -> fraction or None) to credit junctions.
+
+    rule: BENCH2DRIVE leaves routes with no record out (Bench2Drive's tool), STRICT fails them."""
+    _check_rule(rule)
     counts = {name: [0, 0] for name in ABILITY_NAMES}
+    no_record = {name: 0 for name in ABILITY_NAMES}
     notes: list[str] = []
     no_junction: list[str] = []
     for entry in entries:
+        if entry.record is None:
+            for ability in abilities_of(entry.scenario_type):
+                no_record[ability] += 1
+        if not counted(entry, rule):
+            continue
         for ability in abilities_of(entry.scenario_type):
             counts[ability][1] += 1
             counts[ability][0] += int(entry.success)
@@ -101,14 +130,22 @@ def ability_scores(
                      "is not applied (published Traffic_Signs numbers include it)")
     else:
         mode = f"junction credit ({map_description or 'map'})"
+    missing = sum(1 for e in entries if e.record is None)
+    if missing:
+        notes.append(f"abilities: {missing} routes with no record " + (
+            "left out of the ability denominators (Bench2Drive's rule; --strict-abilities counts them as failures)"
+            if rule == BENCH2DRIVE else "counted as failures (strict rule)"))
     return AbilityResult(percent=percent, counts={k: (s, n) for k, (s, n) in counts.items()},
-                         traffic_signs_mode=mode, notes=notes)
+                         traffic_signs_mode=mode, notes=notes, rule=rule, no_record=no_record)
 
 
-def scenario_type_table(entries: Sequence[RouteEntry]) -> dict[str, tuple[int, int]]:
-    """Scenario type -> (successes, routes), missing routes counted as failures; sorted by type."""
+def scenario_type_table(entries: Sequence[RouteEntry], rule: str = BENCH2DRIVE) -> dict[str, tuple[int, int]]:
+    """Scenario type -> (successes, routes) under the ability rule (as Bench2Drive's table); sorted by type."""
+    _check_rule(rule)
     table: dict[str, list[int]] = {}
     for entry in entries:
+        if not counted(entry, rule):
+            continue
         row = table.setdefault(entry.scenario_type or "(unknown)", [0, 0])
         row[0] += int(entry.success)
         row[1] += 1

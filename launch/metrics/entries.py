@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench2drive_routes.route_spec import RouteSpec, scenario_type_from_name
+from bench2drive_routes.route_spec import RouteSpec, missing_weathers_note, scenario_type_from_name
 from bench2drive_routes.route_xml import parse_routes
 from launch.metrics.abilities import RouteEntry
 from launch.metrics.merge import MergedResults, merge_results
@@ -31,7 +31,7 @@ def build_entries(
     routes: str | Path | Sequence[RouteSpec] | None,
     progress: bool = False,
 ) -> tuple[list[RouteEntry], dict[str, Any]]:
-    """Expected routes with their records, plus context (merged results, denominator text, extras)."""
+    """Expected routes with their records, plus context (merged results, denominator text, extras, source)."""
     merged = _as_merged(results, progress)
     specs = _as_routes(routes)
     context: dict[str, Any] = {"merged": merged, "extra_records": [], "notes": []}
@@ -44,12 +44,13 @@ def build_entries(
                 entries.append(RouteEntry(spec.id, rep, spec.scenario_type or "", spec.town,
                                           merged.records.get((spec.id, rep)), spec))
         context["extra_records"] = sorted(r.record_id for k, r in merged.records.items() if k[0] not in by_id)
-        source = routes if isinstance(routes, (str, Path)) else "the given routes"
+        source = str(routes) if isinstance(routes, (str, Path)) else "the given routes"
+        context["source"] = source
         context["denominator"] = f"route file {source}: {len(specs)} routes" + (
             f" x {len(reps)} repetitions" if len(reps) > 1 else "")
-        if context["extra_records"]:
-            context["notes"].append(f"{len(context['extra_records'])} records are for routes not in the "
-                                    "route file and were left out")
+        weathers = missing_weathers_note(specs, source)
+        if weathers:
+            context["notes"].append(weathers)
     else:
         for key in sorted(merged.records, key=lambda k: (_id_key(k[0]), k[1])):
             record = merged.records[key]

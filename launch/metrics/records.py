@@ -10,7 +10,9 @@ duration_system}, scenario_name, town_name, weather_id, save_name, index}.
 from __future__ import annotations
 
 import json
-import os
+import math
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,32 @@ _CRASH_MARKERS: tuple[str, ...] = (
 )
 
 
+# Bench2Drive's leaderboard names each route's output folder
+# f"{route}_rep{k}_{town}_{scenario}_{weather}_{datetime.now():%m_%d_%H_%M_%S}" when the route STARTS:
+# the only clock a record carries. It has no year, so it orders attempts within a year.
+_SAVE_NAME_TIME_RE = re.compile(r"_(\d{2})_(\d{2})_(\d{2})_(\d{2})_(\d{2})$")
+_TIME_LIMITS = ((1, 12), (1, 31), (0, 23), (0, 59), (0, 61))  # month, day, hour, minute, second
+
+# Value ranges the leaderboard can produce; anything else is a corrupt or hand-edited file
+# (a score_composed of 250 would lift a run's DS above 100).
+SCORE_RANGES: dict[str, tuple[float, float]] = {
+    "score_route": (0.0, 100.0),  # percent of the route completed
+    "score_penalty": (0.0, 1.0),  # product of infraction factors
+    "score_composed": (0.0, 100.0),  # score_route x score_penalty
+}
+
+
+def save_name_time(save_name: str) -> tuple[int, int, int, int, int] | None:
+    """(month, day, hour, minute, second) a route started, from its save_name; None if absent."""
+    match = _SAVE_NAME_TIME_RE.search(save_name or "")
+    if match is None:
+        return None
+    values = tuple(int(v) for v in match.groups())
+    if not all(lo <= v <= hi for v, (lo, hi) in zip(values, _TIME_LIMITS)):
+        return None
+    return values  # type: ignore[return-value]
+
+
 def status_kind(status: str) -> str:
     """'completed', 'crashed' or 'failed' (agent failure: blocked, deviated, timeout, TickRuntime)."""
     if status in COMPLETED_STATUSES:
@@ -83,7 +111,6 @@ class RouteRecord:
     save_name: str = ""  # folder name under the agent's SAVE_PATH (holds metric_info.json)
     source: str = ""  # results file it came from
     position: int = 0  # index in that file's records list
-    source_mtime: float = 0.0  # that file's modification time, seconds since epoch
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -93,6 +120,11 @@ class RouteRecord:
     @property
     def kind(self) -> str:
         return status_kind(self.status)
+
+    @property
+    def started_at(self) -> tuple[int, int, int, int, int] | None:
+        """(month, day, hour, minute, second) from save_name; None when it carries no time."""
+        return save_name_time(self.save_name)
 
     def failing_infractions(self) -> dict[str, int]:
         """Infraction type -> event count, for types that cost success (min speed excluded)."""
@@ -104,27 +136,59 @@ class RouteRecord:
         return self.status in COMPLETED_STATUSES and not self.failing_infractions()
 
 
-def _number(value: Any, what: str, where: str) -> float:
+_ABSENT = object()
+_FINITE = (-sys.float_info.max, sys.float_info.max)  # no bounds but finiteness
+
+
+def _number(container: dict, key: str, what: str, where: str, default: Any = _ABSENT,
+            bounds: tuple[float, float] = _FINITE) -> float:
+    """container[key] as a finite float within bounds; errors say whether the key is absent, null or wrong."""
+    value = container.get(key, _ABSENT)
+    # Fast path (10 000 records must score in well under 2 s): an in-range int or float. `type() is`
+    # leaves out bool; NaN and infinities fail the comparison and get their error below.
+    if (type(value) is float or type(value) is int) and bounds[0] <= value <= bounds[1]:
+        return float(value)
+    if value is _ABSENT:
+        if default is _ABSENT:
+            raise ResultFileError(f"{where}: missing key '{what}'")
+        return float(default)
+    if value is None:
+        raise ResultFileError(f"{where}: {what} is null, expected a number")
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ResultFileError(f"{where}: {what} is {value!r}, expected a number")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        finite = False
+    if not finite:
+        raise ResultFileError(f"{where}: {what} is {value!r}, expected a finite number")
+    if bounds is not _FINITE:
+        allowed = f"[{bounds[0]:g}, {bounds[1]:g}]" if bounds[1] < _FINITE[1] else f"[{bounds[0]:g}, ...)"
+        raise ResultFileError(f"{where}: {what} = {value!r} is outside {allowed}")
     return float(value)
 
 
-def parse_record(raw: Any, source: str = "", position: int = 0, mtime: float = 0.0) -> RouteRecord:
+def parse_record(raw: Any, source: str = "", position: int = 0) -> RouteRecord:
     """Typed RouteRecord from one raw record dict; errors name the source and the record."""
     where = f"{source}: record #{position}"
     if not isinstance(raw, dict):
         raise ResultFileError(f"{where}: expected an object, got {type(raw).__name__}")
     record_id = raw.get("route_id")
+    if "route_id" not in raw:
+        raise ResultFileError(f"{where}: missing key 'route_id'")
     if not isinstance(record_id, str) or not record_id:
-        raise ResultFileError(f"{where}: missing 'route_id'")
+        raise ResultFileError(f"{where}: route_id is {record_id!r}, expected 'RouteScenario_<id>_rep<k>'")
     where = f"{where} ({record_id})"
-    status = raw.get("status")
+    if "status" not in raw:
+        raise ResultFileError(f"{where}: missing key 'status'")
+    status = raw["status"]
     if not isinstance(status, str):
-        raise ResultFileError(f"{where}: missing 'status'")
-    scores = raw.get("scores")
+        raise ResultFileError(f"{where}: status is {status!r}, expected text")
+    if "scores" not in raw:
+        raise ResultFileError(f"{where}: missing key 'scores'")
+    scores = raw["scores"]
     if not isinstance(scores, dict):
-        raise ResultFileError(f"{where}: missing 'scores'")
+        raise ResultFileError(f"{where}: scores is {scores!r}, expected an object")
     raw_infractions = raw.get("infractions", {})
     if not isinstance(raw_infractions, dict):
         raise ResultFileError(f"{where}: 'infractions' is not an object")
@@ -144,19 +208,21 @@ def parse_record(raw: Any, source: str = "", position: int = 0, mtime: float = 0
         repetition=route_repetition(record_id),
         status=status,
         infractions=infractions,
-        score_route=_number(scores.get("score_route"), "scores.score_route", where),
-        score_penalty=_number(scores.get("score_penalty"), "scores.score_penalty", where),
-        score_composed=_number(scores.get("score_composed"), "scores.score_composed", where),
-        route_length_m=_number(meta.get("route_length", 0.0), "meta.route_length", where),
-        duration_game_s=_number(meta.get("duration_game", 0.0), "meta.duration_game", where),
-        duration_system_s=_number(meta.get("duration_system", 0.0), "meta.duration_system", where),
+        score_route=_number(scores, "score_route", "scores.score_route", where, bounds=SCORE_RANGES["score_route"]),
+        score_penalty=_number(scores, "score_penalty", "scores.score_penalty", where,
+                              bounds=SCORE_RANGES["score_penalty"]),
+        score_composed=_number(scores, "score_composed", "scores.score_composed", where,
+                               bounds=SCORE_RANGES["score_composed"]),
+        # meta is filled when the route is built; a record of a route that crashed before keeps 0
+        route_length_m=_number(meta, "route_length", "meta.route_length", where, 0.0, (0.0, _FINITE[1])),
+        duration_game_s=_number(meta, "duration_game", "meta.duration_game", where, 0.0),
+        duration_system_s=_number(meta, "duration_system", "meta.duration_system", where, 0.0),
         scenario_name=str(raw.get("scenario_name") or ""),
         town=str(raw.get("town_name") or ""),
         weather_id=str(raw.get("weather_id") or ""),
         save_name=str(raw.get("save_name") or ""),
         source=source,
         position=position,
-        source_mtime=mtime,
         extra={k: v for k, v in raw.items() if k not in known},
     )
 
@@ -180,15 +246,14 @@ def is_results_document(data: Any) -> bool:
     return isinstance(checkpoint, dict) and isinstance(checkpoint.get("records", []), list)
 
 
-def records_from_document(data: Any, source: str, mtime: float = 0.0) -> list[RouteRecord]:
+def records_from_document(data: Any, source: str) -> list[RouteRecord]:
     if not is_results_document(data):
         raise ResultFileError(f"{source}: no '_checkpoint.records' list: not a leaderboard results file")
     raw_records = data["_checkpoint"].get("records", [])
-    return [parse_record(raw, source, i, mtime) for i, raw in enumerate(raw_records)]
+    return [parse_record(raw, source, i) for i, raw in enumerate(raw_records)]
 
 
 def load_result_file(path: str | Path) -> list[RouteRecord]:
     """All records of one leaderboard results file, in file order."""
     path = Path(path)
-    data = read_json_file(path)
-    return records_from_document(data, str(path), os.stat(path).st_mtime)
+    return records_from_document(read_json_file(path), str(path))

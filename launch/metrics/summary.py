@@ -4,10 +4,15 @@
     report.driving_score, report.success_rate, report.abilities["Merging"], report.to_json()
 
 Denominators come from the route file (every route it lists is expected; a route without a
-record scores 0 and is a failure). Without a route file the denominator is the number of
-distinct routes found in the results, and the report says so (missing routes cannot be seen).
-Route completion and infraction penalty are averaged over the same denominator with missing
-routes contributing 0, as the leaderboard's global record does.
+record scores 0 and is a failure for DS and SR). Without a route file the denominator is the
+number of distinct routes found in the results, and the report says so (missing routes cannot
+be seen). Route completion and infraction penalty are averaged over the same denominator with
+missing routes contributing 0, as the leaderboard's global record does. Abilities follow
+Bench2Drive's rule by default: a route with no record is left out of them (strict_abilities
+counts it as a failure); the report says which rule it used and how many routes had no record.
+
+`warnings` are what a user must see before trusting the numbers: routes with no record,
+records that do not match their route (wrong route file?), records for routes not in the file.
 """
 
 from __future__ import annotations
@@ -17,9 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench2drive_routes.route_spec import RouteSpec
-from launch.metrics.abilities import AbilityResult, RouteEntry, ability_scores, scenario_type_table
+from bench2drive_routes.route_spec import RouteSpec, format_ids
+from launch.metrics.abilities import (
+    BENCH2DRIVE,
+    STRICT,
+    AbilityResult,
+    RouteEntry,
+    ability_scores,
+    scenario_type_table,
+)
 from launch.metrics.comfort import find_metric_info, load_metric_info, route_comfort
+from launch.metrics.consistency import RouteMismatch, check_against_route_file, route_file_warnings
 from launch.metrics.efficiency import route_efficiency
 from launch.metrics.entries import build_entries
 from launch.metrics.failures import classify
@@ -27,6 +40,10 @@ from launch.metrics.infractions import InfractionStats, infraction_stats
 from launch.metrics.junctions import MapProvider, junction_completion
 from launch.metrics.merge import Duplicate, MergedResults
 from launch.metrics.progress import progress_iter
+
+# Duplicates whose driving scores differ by more than this are called out (points of 0-100):
+# records are rounded to 6 digits, so anything above is a real difference between attempts.
+SCORE_AGREEMENT = 1e-6
 
 
 @dataclass
@@ -76,6 +93,8 @@ class Report:
     files: list[str] = field(default_factory=list)
     skipped_files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # must be seen before trusting the numbers
+    mismatches: list[RouteMismatch] = field(default_factory=list)  # records unlike their route
 
     @property
     def abilities(self) -> dict[str, float | None]:
@@ -84,6 +103,11 @@ class Report:
     @property
     def failed(self) -> list[RouteRow]:
         return [row for row in self.routes if not row.success]
+
+    @property
+    def missing(self) -> list[RouteRow]:
+        """Expected routes with no record in any results file (they score 0)."""
+        return [row for row in self.routes if row.outcome == "missing"]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -101,20 +125,29 @@ class Report:
                 for r in self.failed
             ],
             "n_routes": self.n_routes,
+            "n_missing": len(self.missing),
+            "missing": [r.record_id for r in self.missing],
             "denominator": self.denominator,
+            "ability_rule": self.ability.rule,
             "ability_counts": {k: list(v) for k, v in self.ability.counts.items()},
+            "ability_no_record": dict(self.ability.no_record),
             "traffic_signs_mode": self.ability.traffic_signs_mode,
             "efficiency_routes": self.efficiency_routes,
             "comfort_routes": self.comfort_routes,
             "infractions": self.infractions.to_json(),
             "scenario_types": {k: {"successes": s, "routes": n} for k, (s, n) in self.scenario_types.items()},
             "duplicates": [
-                {"record_id": d.kept.record_id, "kept": d.kept.source, "dropped": d.dropped.source}
+                {"record_id": d.kept.record_id, "kept": d.kept.source, "dropped": d.dropped.source,
+                 "kept_status": d.kept.status, "dropped_status": d.dropped.status,
+                 "kept_score": d.kept.score_composed, "dropped_score": d.dropped.score_composed,
+                 "reason": d.reason}
                 for d in self.duplicates
             ],
+            "route_mismatches": [m.to_json() for m in self.mismatches],
             "extra_records": list(self.extra_records),
             "files": list(self.files),
             "skipped_files": list(self.skipped_files),
+            "warnings": list(self.warnings),
             "notes": list(self.notes),
         }
 
@@ -166,14 +199,23 @@ def build_report(
     map_provider: MapProvider | None = None,
     label: str | None = None,
     progress: bool = False,
+    strict_abilities: bool = False,
 ) -> Report:
     """All metrics of one run. metric_dirs: folders holding <save_name>/metric_info.json (comfort);
-    map_provider: town maps for the Traffic_Signs junction credit (needs `routes`)."""
+    map_provider: town maps for the Traffic_Signs junction credit (needs `routes`);
+    strict_abilities: count routes with no record as ability failures (default: Bench2Drive's
+    rule, which leaves them out)."""
     entries, context = build_entries(results, routes, progress)
     merged: MergedResults = context["merged"]
     notes: list[str] = list(context["notes"])
     n = len(entries)
     records = [e.record for e in entries if e.record is not None]
+    rule = STRICT if strict_abilities else BENCH2DRIVE
+    warnings = _missing_warning(entries)
+    mismatches = check_against_route_file(entries)
+    if routes is not None:
+        warnings += route_file_warnings(mismatches, len(records), context["extra_records"], context["source"])
+    notes += _duplicate_notes(merged.duplicates)
 
     junction_fraction = None
     if map_provider is not None:
@@ -182,7 +224,7 @@ def build_report(
         else:
             def junction_fraction(spec: RouteSpec) -> float | None:
                 return junction_completion(spec, map_provider.get_map(spec.town))
-    ability = ability_scores(entries, junction_fraction, getattr(map_provider, "description", ""))
+    ability = ability_scores(entries, junction_fraction, getattr(map_provider, "description", ""), rule)
     notes.extend(ability.notes)
 
     efficiencies = [route_efficiency(e.record) if e.record else None for e in entries]
@@ -210,14 +252,46 @@ def build_report(
         comfort=100.0 * sum(comforts.values()) / len(comforts) if comforts else None,
         comfort_routes=len(comforts),
         infractions=infraction_stats(records),
-        scenario_types=scenario_type_table(entries),
+        scenario_types=scenario_type_table(entries, rule),
         routes=rows,
         duplicates=merged.duplicates,
         extra_records=context["extra_records"],
         files=merged.files,
         skipped_files=merged.skipped,
         notes=notes,
+        warnings=warnings,
+        mismatches=mismatches,
     )
+
+
+def _missing_warning(entries: Sequence[RouteEntry]) -> list[str]:
+    missing = [e.route_id for e in entries if e.record is None]
+    if not missing:
+        return []
+    return [f"{len(missing)} of {len(entries)} routes have no record in any results file (they score 0 in DS "
+            f"and SR): ids {format_ids(missing)}"]
+
+
+def _duplicate_notes(duplicates: Sequence[Duplicate]) -> list[str]:
+    """'N duplicates resolved (by which rules); K disagreed in score by up to X: ...'."""
+    if not duplicates:
+        return []
+    reasons: dict[str, int] = {}
+    for d in duplicates:
+        reasons[d.reason] = reasons.get(d.reason, 0) + 1
+    text = (f"{len(duplicates)} duplicate records resolved ("
+            + ", ".join(f"{n}x {reason}" for reason, n in reasons.items()) + ")")
+    disagree = sorted((d for d in duplicates if abs(d.score_difference) > SCORE_AGREEMENT),
+                      key=lambda d: -abs(d.score_difference))
+    if disagree:
+        worst = max(abs(d.score_difference) for d in disagree)
+        shown = "; ".join(f"{d.kept.record_id} kept {d.kept.score_composed:.2f} ({d.kept.status}) over "
+                          f"{d.dropped.score_composed:.2f} ({d.dropped.status})" for d in disagree[:5])
+        text += (f"; {len(disagree)} disagreed in driving score, by up to {worst:.2f} points: {shown}"
+                 + (f"; ... ({len(disagree) - 5} more, all in --json)" if len(disagree) > 5 else ""))
+    else:
+        text += "; all agreed in driving score"
+    return [text]
 
 
 def _default_label(files: Sequence[str]) -> str:

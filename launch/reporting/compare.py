@@ -52,6 +52,9 @@ def comparison_json(base: Report, others: Sequence[Report]) -> list[dict[str, An
             "difference": {k: difference(base_head[k], head[k]) for k in head},
             "denominator": other.denominator,
             "traffic_signs_mode": other.ability.traffic_signs_mode,
+            "ability_rule": other.ability.rule,
+            "n_missing": len(other.missing),
+            "warnings": list(other.warnings),
             "failed": [{"route_id": r.route_id, "outcome": r.outcome, "reason": r.reason} for r in other.failed],
             "notes": list(other.notes),
         })

@@ -40,20 +40,43 @@ def fmt(value: float | None, metric: str = "", signed: bool = False) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
+# Failed routes in the terminal table, most alarming first: a missing or crashed route is a gap
+# in the run, not a driving result, and must not hide below the row limit.
+OUTCOME_ORDER = ("missing", "crashed", "failed", "infraction")
+
+
+def summary_line(report: Report) -> str:
+    """'<label>: 220 routes, 4 missing (no record)' -- the count of missing routes is never left out."""
+    missing = len(report.missing)
+    return f"{report.label}: {report.n_routes} routes, " + (
+        f"{missing} missing (no record)" if missing else "none missing")
+
+
+def _ability_detail(report: Report, name: str) -> str:
+    s, n = report.ability.counts[name]
+    detail = f"{s}/{n}"
+    no_record = report.ability.no_record.get(name, 0)
+    if no_record:
+        detail += f" ({no_record} without record " + ("left out" if report.ability.rule != "strict" else "failed") + ")"
+    if name == "Traffic_Signs":
+        detail += f" ({report.ability.traffic_signs_mode})"
+    return detail
+
+
 def _summary_table(report: Report) -> Table:
-    table = Table(title=f"{report.label}: {report.n_routes} routes", title_justify="left")
+    table = Table(title=summary_line(report), title_justify="left")
     table.add_column("Metric")
     table.add_column("Value", justify="right")
     table.add_column("Detail", style="dim")
-    counts = report.ability.counts
     table.add_row("Driving score", fmt(report.driving_score), report.denominator)
     table.add_row("Success rate (%)", fmt(report.success_rate), f"{report.n_routes - len(report.failed)} successes")
     table.add_row("Route completion (%)", fmt(report.route_completion), "")
     table.add_row("Infraction penalty", fmt(report.infraction_penalty, "infraction_penalty"), "")
+    rule = ("Bench2Drive's rule: routes without record left out" if report.ability.rule != "strict"
+            else "strict: routes without record are failures")
+    table.add_row("Abilities (%)", "", rule)
     for name in ABILITY_NAMES:
-        s, n = counts[name]
-        detail = f"{s}/{n}" + (f" ({report.ability.traffic_signs_mode})" if name == "Traffic_Signs" else "")
-        table.add_row(f"  {name.replace('_', ' ')}", fmt(report.abilities[name]), detail)
+        table.add_row(f"  {name.replace('_', ' ')}", fmt(report.abilities[name]), _ability_detail(report, name))
     table.add_row("  Mean ability", fmt(report.abilities["mean"]), "")
     table.add_row("Efficiency (%)", fmt(report.efficiency), f"{report.efficiency_routes} routes with speed checkpoints")
     table.add_row("Comfort (%)", fmt(report.comfort), f"{report.comfort_routes} routes with metric_info.json")
@@ -92,24 +115,39 @@ def failures_table(rows: Sequence[RouteRow], title: str, limit: int | None = Non
     for row in shown:
         table.add_row(row.route_id, row.town, row.scenario_type, row.outcome, fmt(row.driving_score), row.reason)
     if limit is not None and len(rows) > limit:
-        table.caption = f"... {len(rows) - limit} more (all in --json, or `automot failures`)"
+        table.caption = f"{len(rows) - limit} more (use --all)"
+        table.caption_justify = "left"
     return table
 
 
-def print_report(console: Console, report: Report, max_failed: int = 30, scenario_types: bool = True) -> None:
+def by_outcome(rows: Sequence[RouteRow]) -> list[RouteRow]:
+    """Failed rows, missing and crashed first (route-file order inside each outcome)."""
+    rank = {outcome: i for i, outcome in enumerate(OUTCOME_ORDER)}
+    return sorted(rows, key=lambda row: rank.get(row.outcome, len(rank)))
+
+
+def print_report(console: Console, report: Report, max_failed: int | None = 30, scenario_types: bool = True) -> None:
+    """The report in the terminal; max_failed=None lists every failed route."""
+    print_warnings(console, report)
     console.print(_summary_table(report))
     console.print(_infraction_table(report))
     if scenario_types:
         console.print(_scenario_table(report))
     if report.failed:
-        console.print(failures_table(report.failed, f"Failed routes ({len(report.failed)})", max_failed))
+        outcomes = ", ".join(f"{sum(r.outcome == o for r in report.failed)} {o}" for o in OUTCOME_ORDER
+                             if any(r.outcome == o for r in report.failed))
+        console.print(failures_table(by_outcome(report.failed), f"Failed routes ({len(report.failed)}: {outcomes})",
+                                     max_failed))
     print_notes(console, report)
+
+
+def print_warnings(console: Console, report: Report) -> None:
+    for warning in report.warnings:
+        console.print(f"[bold red]warning:[/bold red] {warning}")
 
 
 def print_notes(console: Console, report: Report) -> None:
     notes = list(report.notes)
-    if report.duplicates:
-        notes.append(f"{len(report.duplicates)} duplicate records resolved to the newest")
     if report.skipped_files:
         notes.append(f"skipped {len(report.skipped_files)} JSON files that are not results files")
     for note in notes:
@@ -133,8 +171,9 @@ def print_comparison(console: Console, reports: Sequence[Report]) -> None:
         table.add_row(f"{name} /km", *cells)
     console.print(table)
     for report in reports:
-        if report.notes:
+        if report.notes or report.warnings:
             console.print(f"[bold]{report.label}[/bold]")
+            print_warnings(console, report)
             print_notes(console, report)
 
 
