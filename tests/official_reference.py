@@ -81,16 +81,16 @@ def attention(q, k, v, allowed, kv_groups):
 
 
 def swiglu(x, w, prefix):
-    return F_linear(F_silu(F_linear(x, w[prefix + "gate_proj.weight"])) * F_linear(x, w[prefix + "up_proj.weight"]),
+    return linear(silu(linear(x, w[prefix + "gate_proj.weight"])) * linear(x, w[prefix + "up_proj.weight"]),
                     w[prefix + "down_proj.weight"])
 
 
-def F_linear(x, weight, bias=None):
+def linear(x, weight, bias=None):
     y = x @ weight.T
     return y if bias is None else y + bias
 
 
-def F_silu(x):
+def silu(x):
     return x * torch.sigmoid(x)
 
 
@@ -147,15 +147,15 @@ def ue_prefill(w: dict, visual_features, ids, positions, splits, cfg) -> tuple[l
     for layer in range(cfg["layers"]):
         p = f"language_model.model.layers.{layer}."
         x = rms(h, w[p + "input_layernorm.weight"])
-        q = rms(F_linear(x, w[p + "self_attn.q_proj.weight"]).view(t, cfg["heads"], -1), w[p + "self_attn.q_norm.weight"])
-        k = rms(F_linear(x, w[p + "self_attn.k_proj.weight"]).view(t, cfg["kv_heads"], -1),
+        q = rms(linear(x, w[p + "self_attn.q_proj.weight"]).view(t, cfg["heads"], -1), w[p + "self_attn.q_norm.weight"])
+        k = rms(linear(x, w[p + "self_attn.k_proj.weight"]).view(t, cfg["kv_heads"], -1),
                 w[p + "self_attn.k_norm.weight"])
-        v = F_linear(x, w[p + "self_attn.v_proj.weight"]).view(t, cfg["kv_heads"], -1)
+        v = linear(x, w[p + "self_attn.v_proj.weight"]).view(t, cfg["kv_heads"], -1)
         q, k = rotate(q, cos, sin), rotate(k, cos, sin)
         keys.append(k)
         values.append(v)
         out = attention(q, k, v, allowed, cfg["heads"] // cfg["kv_heads"]).reshape(t, -1)
-        h = h + F_linear(out, w[p + "self_attn.o_proj.weight"])
+        h = h + linear(out, w[p + "self_attn.o_proj.weight"])
         h = h + swiglu(rms(h, w[p + "post_attention_layernorm.weight"]), w, p + "mlp.")
         if layer < len(deepstack):
             h = h.clone()
@@ -205,14 +205,14 @@ def gpt(img, lid, w, p, n_head, n_layer):
         y = layer_norm(x, w, q + ".ln1")
 
         def split(name, y=y, q=q):
-            return F_linear(y, w[f"{q}.attn.{name}.weight"], w[f"{q}.attn.{name}.bias"]).view(
+            return linear(y, w[f"{q}.attn.{name}.weight"], w[f"{q}.attn.{name}.bias"]).view(
                 b, t, n_head, c // n_head).transpose(1, 2)
 
         att = (split("query") @ split("key").transpose(-1, -2)) * (c // n_head) ** -0.5
         y = (att.softmax(-1) @ split("value")).transpose(1, 2).reshape(b, t, c)
-        x = x + F_linear(y, w[q + ".attn.proj.weight"], w[q + ".attn.proj.bias"])
+        x = x + linear(y, w[q + ".attn.proj.weight"], w[q + ".attn.proj.bias"])
         y = layer_norm(x, w, q + ".ln2")
-        y = F_linear(F_linear(y, w[q + ".mlp.0.weight"], w[q + ".mlp.0.bias"]).clamp(min=0),
+        y = linear(linear(y, w[q + ".mlp.0.weight"], w[q + ".mlp.0.bias"]).clamp(min=0),
                      w[q + ".mlp.2.weight"], w[q + ".mlp.2.bias"])
         x = x + y
     x = layer_norm(x, w, p + ".ln_f")
@@ -265,17 +265,17 @@ def tf_lidar_histogram(points: np.ndarray) -> np.ndarray:
 def ae_tick(w: dict, keys, values, prefix_positions, bev: torch.Tensor, tp: np.ndarray, speed: float, cfg: dict):
     """-> (decision logits [8, V], route [20, 2], waypoints [6, 2])."""
     gelu = torch.nn.functional.gelu
-    proj = {n: (lambda x, n=n: F_linear(gelu(F_linear(x, w[f"{n}_projector.fc1.weight"], w[f"{n}_projector.fc1.bias"]),
+    proj = {n: (lambda x, n=n: linear(gelu(linear(x, w[f"{n}_projector.fc1.weight"], w[f"{n}_projector.fc1.bias"]),
                                              approximate="tanh"), w[f"{n}_projector.fc2.weight"],
                                         w[f"{n}_projector.fc2.bias"])) for n in ("reasoning", "route", "waypoint")}
 
     def relu_mlp(x, p):
-        x = F_linear(x, w[p + "0.weight"], w[p + "0.bias"]).clamp(min=0)
-        x = F_linear(x, w[p + "2.weight"], w[p + "2.bias"]).clamp(min=0)
-        return F_linear(x, w[p + "4.weight"], w[p + "4.bias"])
+        x = linear(x, w[p + "0.weight"], w[p + "0.bias"]).clamp(min=0)
+        x = linear(x, w[p + "2.weight"], w[p + "2.bias"]).clamp(min=0)
+        return linear(x, w[p + "4.weight"], w[p + "4.bias"])
 
     tokens = torch.cat([
-        F_linear(bev.flatten(2).transpose(1, 2)[0], w["bev_encoder_proj.weight"], w["bev_encoder_proj.bias"]),
+        linear(bev.flatten(2).transpose(1, 2)[0], w["bev_encoder_proj.weight"], w["bev_encoder_proj.bias"]),
         relu_mlp(torch.from_numpy(tp).float(), "target_point_encoder.mlp."),
         relu_mlp(torch.tensor([[float(speed)]]), "velocity_encoder."),
         proj["reasoning"](w["reasoning_queries.weight"]),
@@ -295,25 +295,25 @@ def ae_tick(w: dict, keys, values, prefix_positions, bev: torch.Tensor, tp: np.n
         q = torch.zeros(ta, max(hq, ma), d)
         k = torch.zeros(ta, max(hkv, mka), d)
         v = torch.zeros(ta, max(hkv, mka), d)
-        q[:, :ma, :md] = rms(F_linear(x, w[p + "self_attn.q_proj_mot_gen.weight"]).view(ta, ma, md),
+        q[:, :ma, :md] = rms(linear(x, w[p + "self_attn.q_proj_mot_gen.weight"]).view(ta, ma, md),
                              w[p + "self_attn.q_norm_mot_gen.weight"])
-        k[:, :mka, :md] = rms(F_linear(x, w[p + "self_attn.k_proj_mot_gen.weight"]).view(ta, mka, md),
+        k[:, :mka, :md] = rms(linear(x, w[p + "self_attn.k_proj_mot_gen.weight"]).view(ta, mka, md),
                               w[p + "self_attn.k_norm_mot_gen.weight"])
-        v[:, :mka, :md] = F_linear(x, w[p + "self_attn.v_proj_mot_gen.weight"]).view(ta, mka, md)
+        v[:, :mka, :md] = linear(x, w[p + "self_attn.v_proj_mot_gen.weight"]).view(ta, mka, md)
         q, k = rotate(q, cos, sin), rotate(k, cos, sin)
         k[:, :, md:] = 0  # packed_key_states[mot, :, mot_head_dim:] = 0
         merged_k, merged_v = torch.cat([keys[layer], k]), torch.cat([values[layer], v])
         out = attention(q, merged_k, merged_v, allowed, hq // hkv)[:, :ma, :md].reshape(ta, -1)
-        h = h + F_linear(out, w[p + "self_attn.o_proj_mot_gen.weight"])
+        h = h + linear(out, w[p + "self_attn.o_proj_mot_gen.weight"])
         h = h + swiglu(rms(h, w[p + "post_attention_layernorm_mot_gen.weight"]), w, p + "mlp_mot_gen.")
     h = rms(h, w["language_model.model.norm_mot_gen.weight"])
 
     def silu_head(x, p):
-        x = F_silu(F_linear(x, w[p + "0.weight"], w[p + "0.bias"]))
-        x = F_silu(F_linear(x, w[p + "2.weight"], w[p + "2.bias"]))
-        return F_linear(x, w[p + "4.weight"])
+        x = silu(linear(x, w[p + "0.weight"], w[p + "0.bias"]))
+        x = silu(linear(x, w[p + "2.weight"], w[p + "2.bias"]))
+        return linear(x, w[p + "4.weight"])
 
-    logits = F_linear(h[67:75], w["language_model.model.embed_tokens.weight"])  # tied lm_head
+    logits = linear(h[67:75], w["language_model.model.embed_tokens.weight"])  # tied lm_head
     route = silu_head(h[75:95], "route_head.mlp.").cumsum(0)
     waypoints = silu_head(h[95:101], "waypoints_head.mlp.").cumsum(0)
     return logits, route, waypoints

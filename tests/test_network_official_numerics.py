@@ -62,7 +62,7 @@ def case():
 
 
 def _dims(rt) -> dict:
-    t, a, tf = TINY.text, TINY.action, rt.network.bev_encoder.cfg
+    t, a = TINY.text, TINY.action
     return dict(hidden=t.hidden_size, layers=t.num_layers, heads=t.num_heads, kv_heads=t.num_kv_heads,
                 head_dim=t.head_dim, theta=t.rope_theta, section=t.mrope_section,
                 image_pad=rt.builder.tokenizer.special.image_pad, mot_heads=a.num_heads,
