@@ -99,8 +99,9 @@ def ue_inputs(tokenizer, processor, frames: list[np.ndarray], image_size, tp, sp
     """Token ids, pixel values and grids as prepare_kv_cache assembles them."""
     w, h = image_size
     images = [Image.fromarray(f).resize((w, h), Image.Resampling.LANCZOS) for f in frames]
-    processed = processor(images=images, return_tensors="pt")
-    grid = processed["image_grid_thw"]
+    processed = [processor(images=[image], return_tensors="pt") for image in images]  # one call per image
+    grid = torch.cat([p["image_grid_thw"] for p in processed])
+    pixels = torch.cat([p["pixel_values"] for p in processed])
     sp = tokenizer.special
     head = tokenizer.encode(USER_PROMPT)
     ids, splits = list(head), [(len(head), "causal")]
@@ -111,7 +112,7 @@ def ue_inputs(tokenizer, processor, frames: list[np.ndarray], image_size, tp, sp
     tail = tokenizer.encode(instruction(tp, speed) + "<|im_end|>")
     ids += tail
     splits.append((len(tail), "causal"))
-    return torch.tensor(ids), processed["pixel_values"], grid, splits
+    return torch.tensor(ids), pixels, grid, splits
 
 
 def mrope_positions(ids: torch.Tensor, grid: torch.Tensor, image_pad: int) -> torch.Tensor:
