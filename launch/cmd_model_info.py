@@ -36,8 +36,8 @@ def run(args: argparse.Namespace) -> int:
                        ("UE vision (Qwen3-VL)", "ue_vision_params"),
                        ("UE total", "ue_params"),
                        ("AE (per-layer MoT weights + final norm)", "ae_params"),
-                       ("BEV encoder (+ projection)", "bev_params"),
-                       ("heads (input encoders, queries, output heads)", "heads_params"),
+                       (f"BEV encoder ({info['bev_encoder']})", "bev_params"),
+                       ("heads (BEV projection, input encoders, queries, output heads)", "heads_params"),
                        ("total", "total_params")):
         table.add_row(label, f"{info[key]:,}", _billions(info[key]))
     console = Console()

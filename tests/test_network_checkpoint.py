@@ -17,7 +17,7 @@ from planner.automot.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from planner.automot.model_config import ModelConfig
+from planner.automot.model_config import ModelConfig, PromptConfig
 from planner.automot.official_keys import official_key
 
 # Names as the official release spells them (DESIGN §3), written here by hand, not derived.
@@ -144,3 +144,22 @@ def test_understanding_weights_from_a_local_qwen_folder(source, tmp_path):
                            source.network.action_expert.layers[0].q_proj.weight)  # the AE starts fresh
     plan = rt.act(observation(seed=37), rt.understand(observation(seed=37)))
     assert plan.is_finite()
+
+
+def test_prompt_version_mismatch_warns_and_bev_encoder_mismatch_is_an_error(source, tmp_path, caplog):
+    save_checkpoint(source.network, source.builder.tokenizer, tmp_path)
+    meta = json.loads((tmp_path / CONFIG_FILE).read_text())
+    assert meta["version"] == 2 and meta["bev_encoder"] == "compact_cnn"
+    assert meta["model"]["prompt"]["version"] == PromptConfig().version
+    older = {**meta, "model": {**meta["model"], "prompt": {**meta["model"]["prompt"], "version": "frame-labels-0",
+                                                           "frame_label": "Frame {index}: "}}}
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(older))
+    with caplog.at_level("WARNING"):
+        load_checkpoint(tiny_runtime(energized=False).network, tmp_path)
+    assert "frame-labels-0" in caplog.text and PromptConfig().version in caplog.text
+    (tmp_path / CONFIG_FILE).write_text(json.dumps({**meta, "bev_encoder": "transfuser"}))
+    with pytest.raises(CheckpointError, match="'transfuser' BEV encoder"):
+        load_checkpoint(tiny_runtime(energized=False).network, tmp_path)
+    (tmp_path / CONFIG_FILE).write_text(json.dumps({**meta, "version": 1}))
+    with pytest.raises(CheckpointError, match="version 1"):
+        load_checkpoint(tiny_runtime(energized=False).network, tmp_path)

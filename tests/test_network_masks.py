@@ -10,27 +10,46 @@ import pytest
 import torch
 from network_fixtures import observation, tiny_runtime
 
-from planner.automot.masks import ae_block_ids, ae_mask, joint_mask
+from planner.automot.masks import ae_block_ids, ae_mask, joint_mask, prefix_mask
 from planner.automot.sizes import TINY
+
+VS, VE, PAD_IMG = 90, 91, 92  # stand-ins for <|vision_start|>, <|vision_end|>, <|image_pad|>
+
+
+def test_prefix_mask_images_bidirectional_text_causal():
+    # [pad] [t t] [VS i i VE] [VS i VE] [t t]: two image blocks between causal text.
+    ids = torch.tensor([[0, 5, 6, VS, PAD_IMG, PAD_IMG, VE, VS, PAD_IMG, VE, 7, 8]])
+    valid = torch.tensor([[0] + [1] * 11])
+    m = prefix_mask(ids, valid, VS, VE)[0, 0]
+    first, second = range(3, 7), range(7, 10)
+    for block in (first, second):
+        assert m[block.start:block.stop, block.start:block.stop].all()  # bidirectional inside an image
+        assert m[block.start:block.stop, 1:block.start].all()  # and sees the text before it
+    assert not m[3:7, 7:].any()  # the first image never sees the second one or later text
+    text = [1, 2, 10, 11]
+    assert torch.equal(m[text][:, text], torch.ones(4, 4, dtype=torch.bool).tril())  # causal text
+    assert not m[1:, 0].any() and m[0, 0]  # padding is never read; its own row keeps the diagonal
 
 
 def test_joint_mask_structure():
     blocks = ae_block_ids(TINY.ae_block_sizes)
-    tu, ta = 5, blocks.numel()
-    prefix = torch.tensor([[0, 1, 1, 1, 1]])  # one left-padding token
-    mask = joint_mask(prefix, blocks)[0, 0]
+    assert list(TINY.ae_block_sizes.values()) == [64, 3, 8, 20, 6]  # the release's split lengths
+    ids = torch.tensor([[0, 5, VS, PAD_IMG, VE]])
+    valid = torch.tensor([[0, 1, 1, 1, 1]])  # one left-padding token
+    prefix = prefix_mask(ids, valid, VS, VE)
+    tu, ta = ids.shape[1], blocks.numel()
+    mask = joint_mask(prefix, valid, blocks)[0, 0]
     assert mask.shape == (tu + ta, tu + ta)
+    assert torch.equal(mask[:tu, :tu], prefix[0, 0])
     assert not mask[:tu, tu:].any()  # the UE never sees AE tokens
-    assert torch.equal(mask[1:tu, 1:tu], torch.ones(tu - 1, tu - 1, dtype=torch.bool).tril())  # causal UE
     assert mask[tu:, 1:tu].all() and not mask[tu:, 0].any()  # AE sees every real UE token, no padding
     ae = mask[tu:, tu:]
-    sizes = list(TINY.ae_block_sizes.values())
-    starts = torch.tensor([0, *sizes]).cumsum(0)
+    starts = torch.tensor([0, *TINY.ae_block_sizes.values()]).cumsum(0)
     for s, e in itertools.pairwise(starts):
-        assert ae[s:e, s:e].all()  # bidirectional inside a block
+        assert ae[s:e, s:e].all()  # bidirectional inside a block (tp1 reads the speed token)
         assert ae[s:e, :s].all()  # sees every earlier block
         assert not ae[s:e, e:].any()  # never a later block
-    assert torch.equal(ae_mask(prefix, blocks)[0, 0], mask[tu:])  # the cached form is the joint form's AE rows
+    assert torch.equal(ae_mask(valid, blocks)[0, 0], mask[tu:])  # the cached form is the joint form's AE rows
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +104,4 @@ def test_ae_inputs_never_change_the_ue_cache(rt):
     assert not torch.allclose(ja.ae.waypoints, jb.ae.waypoints, atol=1e-3)
     for x, y in zip(ja.ue_keys + ja.ue_values, jb.ue_keys + jb.ue_values):
         assert torch.equal(x, y)
+

@@ -7,9 +7,10 @@ import threading
 import pytest
 import torch
 from network_fixtures import observation, tiny_runtime
+from transformers.cache_utils import DynamicCache
 
 from planner.automot.model_config import PromptConfig
-from planner.automot.understanding import prefill
+from planner.automot.understanding import ue_prefix_mask
 
 
 @pytest.fixture(scope="module")
@@ -53,20 +54,63 @@ def test_act_on_cache_equals_the_joint_forward(runtime):
     with torch.no_grad():
         joint = runtime.network.forward_joint(ue, ae)
     _outputs_close(runtime.act_batch(ae, cache), joint.ae)
-    # The UE half of our joint loop (our mask, HF's modules) reproduces HF's own prefill.
+    # The UE half of our joint loop (our mask, HF's modules) reproduces the prefill.
     for ours, theirs in zip(joint.ue_keys + joint.ue_values, cache.keys + cache.values):
         assert torch.allclose(ours, theirs, atol=1e-4, rtol=0)
 
 
-def test_cache_is_hf_dynamic_cache_layers(runtime):
+def _hf_prefill(model, ue, attention_mask):
+    """HF's own Qwen3-VL forward over the prefix (every layer, full compute) -> its DynamicCache."""
+    cache = DynamicCache(config=model.config.text_config)
+    with torch.no_grad():
+        out = model.model(input_ids=ue.input_ids, attention_mask=attention_mask, position_ids=ue.position_ids,
+                          pixel_values=ue.pixel_values, image_grid_thw=ue.image_grid_thw,
+                          mm_token_type_ids=ue.mm_token_type_ids, cache=cache, use_cache=True)
+    return out.cache
+
+
+def test_prefill_is_hf_with_the_release_mask_and_not_plain_causal(runtime):
     obs = observation(seed=6)
     ue = runtime.ue_batch([obs])
-    hf = prefill(runtime.network.understanding, ue)
+    model = runtime.network.understanding
     cache = runtime.understand_batch(ue)
-    assert len(cache.keys) == len(hf.layers)
-    assert torch.equal(cache.keys[-1], hf.layers[-1].keys)
     assert cache.length == ue.input_ids.shape[1]
     assert int(cache.next_position) == int(ue.position_ids.max()) + 1  # AE continues after the prefix
+    # HF's modules, run fully by HF with the release's mask given as a 4D mask: the same K/V,
+    # also in the last layer, whose queries/MLP our prefill skips.
+    hf = _hf_prefill(model, ue, ue_prefix_mask(model, ue))
+    assert len(cache.keys) == len(hf.layers)
+    for layer, (k, v) in enumerate(zip(cache.keys, cache.values)):
+        assert torch.allclose(k, hf.layers[layer].keys, atol=1e-5, rtol=0), layer
+        assert torch.allclose(v, hf.layers[layer].values, atol=1e-5, rtol=0), layer
+    # HF's default (plain causal) prefill differs exactly where an image token reads a later
+    # token of its own image: the same before the first image, different at a frame's first patch.
+    causal = _hf_prefill(model, ue, ue.attention_mask)
+    ids = ue.input_ids[0].tolist()
+    first_image = ids.index(runtime.builder.tokenizer.special.vision_start)
+    deep = cache.keys[-1][0]
+    assert torch.allclose(deep[:, :first_image], causal.layers[-1].keys[0, :, :first_image], atol=1e-5)
+    assert not torch.allclose(deep[:, first_image + 1], causal.layers[-1].keys[0, :, first_image + 1], atol=1e-3)
+
+
+def test_nobody_computes_the_last_ue_layer_s_queries_mlp_or_final_norm(runtime):
+    """Item 9: the last UE layer gives only K/V, in the prefill and in the joint forward."""
+    text = runtime.network.text_model
+    last = text.layers[-1]
+    calls = []
+    hooks = [m.register_forward_hook(lambda *_, name=name: calls.append(name))
+             for name, m in (("q_proj", last.self_attn.q_proj), ("o_proj", last.self_attn.o_proj),
+                             ("mlp", last.mlp), ("norm", text.norm), ("k_proj", last.self_attn.k_proj))]
+    try:
+        obs = observation(seed=60)
+        ue, ae = runtime.ue_batch([obs]), runtime.ae_batch([obs])
+        runtime.understand_batch(ue)
+        with torch.no_grad():
+            runtime.network.forward_joint(ue, ae)
+    finally:
+        for h in hooks:
+            h.remove()
+    assert calls == ["k_proj", "k_proj"]  # keys yes (the AE reads them), nothing else of the last layer
 
 
 def test_left_padded_batch_equals_single_samples():

@@ -47,33 +47,81 @@ def test_built_in_tokenizer_is_deterministic_and_saves(tok, tmp_path):
     assert loaded.special == tok.special
 
 
-def test_prompt_holds_both_targets_and_the_speed(tok):
+RELEASE_SYSTEM = "You are a mature and professional driver."  # evaluation/inference.py USER_PROMPT
+# leaderboard/team_code/automot_utils.py build_cleaned_prompt_and_modes, with its number formats.
+RELEASE_NAVIGATION = ("Your current and next target point is (12.500000, -3.000000), (40.000000, 2.500000), "
+                      "and your current velocity is 5.25 m/s. Predict the driving actions ( now, +1s, +2s) and "
+                      "plan the trajectory for the next 3 seconds.")
+
+
+def test_prompt_is_the_release_text_and_ends_at_im_end(tok):
     p = build_prompt(tok, PROMPT, tokens_per_frame=8, num_frames=4,
                      target_points=np.array([[12.5, -3.0], [40.0, 2.5]]), speed=5.25)
-    decoded = tok.decode(p.input_ids)
-    for piece in ("+012.5", "-003.0", "+040.0", "+002.5", "05.2"):
-        assert piece in p.text and piece in decoded
-    assert decoded.startswith("<|im_start|>system\n") and decoded.endswith("<|im_start|>assistant\n")
+    assert p.text == RELEASE_NAVIGATION
+    frames = "".join("<|vision_start|>" + "<|image_pad|>" * 8 + "<|vision_end|>" for _ in range(4))
+    expected = (f"<|im_start|>system\n{RELEASE_SYSTEM}<|im_end|>\n<|im_start|>user\n{frames}"
+                f"{RELEASE_NAVIGATION}<|im_end|>")
+    assert tok.decode(p.input_ids) == expected  # the prefix ends where the release's prefill ends
+    assert p.input_ids[-1] == tok.special.im_end and p.input_ids.count(tok.special.im_start) == 2
+    # The same ids as tokenising the release's strings whole (USER_PROMPT, instruction + <|im_end|>).
+    user = tok.encode(f"<|im_start|>system\n{RELEASE_SYSTEM}<|im_end|>\n<|im_start|>user\n")
+    block = [tok.special.vision_start] + [tok.special.image_pad] * 8 + [tok.special.vision_end]
+    assert p.input_ids == user + block * 4 + tok.encode(RELEASE_NAVIGATION + "<|im_end|>")
     assert sum(p.mm_token_type_ids) == 4 * 8 == p.input_ids.count(tok.special.image_pad)
-    assert p.input_ids.count(tok.special.vision_start) == 4
-    other = build_prompt(tok, PROMPT, 8, 4, np.array([[-999.0, 0.0], [1.0, 555.5]]), 33.3)
-    assert len(other.input_ids) == len(p.input_ids)  # fixed-width numbers: a constant token budget
 
 
-def test_decision_codec_round_trip(tok):
-    codec = DecisionCodec(tok, num_slots=8, num_words=3, separator=" ")
+def test_decision_slots_follow_the_release_layout(tok):
+    codec = DecisionCodec(tok, num_slots=8, num_words=3, separator=", ")
     wanted = [("slow", "stop", "stop"), ("accelerate", "keep", "constant")]
     targets = codec.targets(wanted)
     assert targets.shape == (2, 8)
-    assert tok.decode(targets[0].tolist(), skip_special_tokens=True) == "slow stop stop"
-    logits = torch.nn.functional.one_hot(targets, tok.vocab_size).float() * 5.0
-    assert codec.decode(logits) == wanted
-    random = codec.decode(torch.randn(3, 8, tok.vocab_size))
-    assert all(len(words) == 3 and set(words) <= set(DECISION_WORDS) for words in random)
+    for row, words in zip(targets.tolist(), wanted):
+        ids = tok.encode(", ".join(words))
+        assert len(ids) <= 6
+        assert row == [tok.special.im_start, *ids, tok.special.im_end] + [-100] * (6 - len(ids))
+    assert tok.decode(targets[0, 1:].clamp(min=0).tolist()).startswith("slow, stop, stop<|im_end|>")
     with pytest.raises(ValueError, match="not 3 words"):
         codec.targets([("fly", "keep", "stop")])
 
 
-def test_decision_text_longer_than_the_slots_is_an_error(tok):
-    with pytest.raises(ValueError, match="decision queries"):
-        DecisionCodec(tok, num_slots=2, num_words=3, separator=" ")
+def _logits_for(codec, labels, vocab, noise, gen):
+    """Random logits whose per-slot argmax is `labels` on its labelled slots (free elsewhere)."""
+    logits = torch.randn(len(labels), 8, vocab, generator=gen) * noise
+    for b, row in enumerate(labels.tolist()):
+        for s, token in enumerate(row):
+            if token != -100:
+                logits[b, s, token] = logits[b, s].max() + 0.5 + torch.rand(1, generator=gen).item()
+    return logits
+
+
+def test_constrained_decode_equals_the_plain_argmax_whenever_that_is_valid(tok):
+    codec = DecisionCodec(tok, num_slots=8, num_words=3, separator=", ")
+    gen = torch.Generator().manual_seed(0)
+    picks = torch.randint(len(codec.candidates), (64,), generator=gen)
+    valid_logits = _logits_for(codec, codec.sequences[picks], tok.vocab_size, 3.0, gen)
+    assert codec.layout_argmax(valid_logits) == [codec.candidates[i] for i in picks.tolist()]
+    assert codec.read_argmax(valid_logits) == codec.layout_argmax(valid_logits)  # the release's reading
+    assert codec.decode(valid_logits) == codec.layout_argmax(valid_logits)
+    # Near-valid logits: one labelled slot is a coin flip, so some argmaxes are layouts and some not.
+    flips = valid_logits.clone()
+    flips[:, 2] = torch.randn(64, tok.vocab_size, generator=gen) * 3.0 + valid_logits[:, 2]
+    seen_valid = 0
+    for layout, decoded in zip(codec.layout_argmax(flips), codec.decode(flips)):
+        assert len(decoded) == 3 and set(decoded) <= set(DECISION_WORDS)  # always valid words
+        if layout is not None:
+            seen_valid += 1
+            assert decoded == layout
+    assert 0 < seen_valid < 64
+    noise = codec.decode(torch.randn(3, 8, tok.vocab_size))
+    assert all(len(words) == 3 and set(words) <= set(DECISION_WORDS) for words in noise)
+
+
+def test_decision_text_longer_than_the_slots_is_cut_as_released(tok):
+    codec = DecisionCodec(tok, num_slots=4, num_words=1, separator=", ")  # room for one token
+    assert codec.sequences[0].tolist() == [tok.special.im_start, *tok.encode("accelerate"), tok.special.im_end, -100]
+    # "stop, slow" is 3 tokens, one more than 4 slots leave: <|im_start|> + 3 tokens, no <|im_end|>.
+    cut = DecisionCodec(tok, num_slots=4, num_words=2, separator=", ", words=("stop", "slow"))
+    assert cut.targets([("stop", "slow")]).tolist() == [[tok.special.im_start, *tok.encode("stop, slow")]]
+    assert (cut.sequences != tok.special.im_end).all() and (cut.sequences != -100).all()
+    with pytest.raises(ValueError, match="distinct"):
+        DecisionCodec(tok, num_slots=3, num_words=3, separator=", ")

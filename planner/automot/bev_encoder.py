@@ -1,21 +1,27 @@
-"""Camera + LiDAR BEV encoder: the current frame and the LiDAR histogram -> 64 BEV tokens.
+"""Camera + LiDAR BEV encoders: the current frame and the LiDAR histogram -> 64 BEV tokens.
 
-Runs on every AE tick, so it must be cheap on a CPU. The default `compact_cnn`:
+Two encoders share one interface (`forward(camera, lidar_bev) -> [B, g*g, C]`,
+`out_channels`, `prepare_frame(uint8 frame)`):
+- `transfuser` (transfuser.py): the release's TF++ fusion backbone, RegNetY-3.2GF image and
+  LiDAR branches, GPT fusion at four scales, [B, 1512, 8, 8] -> 64 tokens. Default at `full`.
+- `compact_cnn`: a cheap CPU encoder (default at `tiny` / `small`):
   LiDAR BEV [2, S, S] --3 strided convs--> adaptive pool -> [C, g, g]
   camera    [3, h, w] --3 strided convs--> mean over image rows -> [C, g] per azimuth column,
             broadcast along the BEV's forward axis (an image column looks along one
             lateral bearing, a crude lift that keeps left/right where they belong)
   concat -> 1x1 conv -> [F, g, g] -> g*g tokens of width F (row-major, row 0 = far ahead).
-Any module with the same forward signature can be registered in BEV_ENCODERS.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from planner.automot.bev_config import TransfuserConfig
 from planner.automot.sizes import SizeSpec
+from planner.automot.transfuser import TransfuserBevEncoder
 
 
 def _stage(c_in: int, c_out: int) -> nn.Sequential:
@@ -32,6 +38,10 @@ class CompactBevEncoder(nn.Module):
         self.camera = nn.Sequential(nn.Conv2d(3, c1, kernel_size=4, stride=4), nn.GELU(), _stage(c1, c2),
                                     _stage(c2, c3))
         self.fuse = nn.Conv2d(2 * c3, spec.task.bev_feature_dim, kernel_size=1)
+        self.out_channels = spec.task.bev_feature_dim
+
+    def prepare_frame(self, frame: np.ndarray) -> np.ndarray:
+        return frame
 
     def forward(self, camera: torch.Tensor, lidar_bev: torch.Tensor) -> torch.Tensor:
         """camera [B, 3, h, w] float in [0, 1] RGB; lidar_bev [B, 2, S, S] in [0, 1].
@@ -44,10 +54,12 @@ class CompactBevEncoder(nn.Module):
         return fused.flatten(2).transpose(1, 2)  # [B, g*g, F]
 
 
-BEV_ENCODERS: dict[str, type[nn.Module]] = {"compact_cnn": CompactBevEncoder}
+BEV_ENCODERS = ("compact_cnn", "transfuser")
 
 
-def build_bev_encoder(name: str, spec: SizeSpec) -> nn.Module:
-    if name not in BEV_ENCODERS:
-        raise ValueError(f"unknown BEV encoder {name!r}; registered: {sorted(BEV_ENCODERS)}")
-    return BEV_ENCODERS[name](spec)
+def build_bev_encoder(name: str, spec: SizeSpec, transfuser: TransfuserConfig) -> nn.Module:
+    if name == "compact_cnn":
+        return CompactBevEncoder(spec)
+    if name == "transfuser":
+        return TransfuserBevEncoder(transfuser, spec.bev_camera_size, spec.bev_grid)
+    raise ValueError(f"unknown BEV encoder {name!r}; registered: {list(BEV_ENCODERS)}")

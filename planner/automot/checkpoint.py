@@ -2,7 +2,7 @@
 
 Own format (one folder):
     model.safetensors     every tensor of AutoMoTNetwork (tied LM head left out)
-    automot_config.json   format tag + version, size, the ModelConfig and the resolved SizeSpec
+    automot_config.json   format tag + version, size, BEV encoder, the ModelConfig and the resolved SizeSpec
     tokenizer.json        the tokenizer the model was trained with
 Official release: `model.safetensors` (or a sharded index) in the release's key layout
 (official_keys.py). Either way loading checks every tensor and reports missing,
@@ -27,7 +27,9 @@ from core.typed_config import to_dict
 from planner.automot.official_keys import IGNORED_OFFICIAL, TIED_KEYS, official_key_map
 
 FORMAT = "automot-checkpoint"
-VERSION = 1
+# 2: the release's numerics (prefix mask, AE blocks, activations, decision slots, prompt,
+# speed head, BEV encoders by name): version-1 weights would compute something else.
+VERSION = 2
 CONFIG_FILE = "automot_config.json"
 WEIGHTS_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
@@ -90,7 +92,7 @@ def save_checkpoint(network: nn.Module, tokenizer, folder: str | Path) -> Path:
     tokenizer.save(folder)
     config = replace(network.config, checkpoint=None)
     atomic_write_json(folder / CONFIG_FILE, {
-        "format": FORMAT, "version": VERSION, "size": network.spec.name,
+        "format": FORMAT, "version": VERSION, "size": network.spec.name, "bev_encoder": network.bev_encoder_name,
         "model": to_dict(config), "spec": asdict(network.spec),
     })
     return folder
@@ -131,8 +133,14 @@ def _check_own_config(folder: Path, network: nn.Module) -> None:
                               f"'{network.spec.name}' (set model.size to match)")
     stored_prompt = (meta.get("model") or {}).get("prompt")
     if stored_prompt is not None and stored_prompt != json.loads(json.dumps(to_dict(network.config.prompt))):
-        log.warning("%s was trained with another model.prompt than the configured one; the network "
-                    "will read prompts it has not seen", folder)
+        log.warning("%s was trained with another model.prompt (version %r) than the configured one "
+                    "(version %r); the network will read prompts it has not seen", folder,
+                    stored_prompt.get("version") if isinstance(stored_prompt, dict) else None,
+                    network.config.prompt.version)
+    stored_bev = meta.get("bev_encoder")
+    if stored_bev != network.bev_encoder_name:
+        raise CheckpointError(f"{folder}: checkpoint has the '{stored_bev}' BEV encoder, the config builds "
+                              f"'{network.bev_encoder_name}' (set model.bev_encoder to match)")
     want = json.loads(json.dumps(asdict(network.spec)))  # tuples -> lists, as stored
     if meta.get("spec") != want:
         diff = sorted(k for k in want if (meta.get("spec") or {}).get(k) != want[k])

@@ -1,9 +1,12 @@
-"""Attention masks of the shared attention (DESIGN §3), as boolean 'may attend' tensors.
+"""Attention masks of the shared attention, as boolean 'may attend' tensors.
 
-- UE prefix: causal, never sees AE tokens (so the UE cache is independent of AE inputs).
-- AE token: sees the whole (non-padding) UE prefix; inside the AE, blocks are causal
-  between blocks (bev < target < speed < decision < route < waypoint) and
-  bidirectional inside a block.
+The release builds them from (split length, mode) lists (prepare_attention_mask_per_sample):
+a split sees every earlier split; a 'causal' split is causal inside, a 'full' one
+bidirectional. Its prefill (AutoMoT.prepare_kv_cache) splits the prefix into
+[system + user header: causal][each <|vision_start|> image <|vision_end|>: full]
+[instruction + <|im_end|>: causal]; its AE tick (prepare_fast_kvcache) splits the AE tokens
+into full blocks [64 BEV][tp1, tp2, speed][8 decision][20 route][6 waypoint] that see the
+whole prefix. The prefix never sees AE tokens, so the UE cache is independent of AE inputs.
 """
 
 from __future__ import annotations
@@ -22,27 +25,42 @@ def ae_self_mask(block_ids: torch.Tensor) -> torch.Tensor:
     return block_ids[None, :] <= block_ids[:, None]
 
 
-def ae_mask(prefix_mask: torch.Tensor, block_ids: torch.Tensor) -> torch.Tensor:
+def prefix_mask(input_ids: torch.Tensor, attention_mask: torch.Tensor, vision_start: int, vision_end: int
+                ) -> torch.Tensor:
+    """[B, 1, Tu, Tu] bool over the UE prefix: causal, except that each image block
+    (<|vision_start|> ... <|vision_end|>, both markers included) attends bidirectionally inside
+    itself. Left padding is never read; every row keeps its own diagonal so a padding row
+    never softmaxes over nothing (NaN)."""
+    tu = input_ids.shape[1]
+    device = input_ids.device
+    starts = (input_ids == vision_start).long().cumsum(dim=-1)  # images opened up to and including t
+    ends = input_ids == vision_end
+    closed = ends.long().cumsum(dim=-1) - ends.long()  # images closed strictly before t
+    in_image = starts > closed  # [B, Tu]
+    block = torch.where(in_image, starts, torch.zeros_like(starts))
+    same_image = in_image[:, :, None] & in_image[:, None, :] & (block[:, :, None] == block[:, None, :])
+    causal = torch.ones(tu, tu, dtype=torch.bool, device=device).tril()
+    allowed = (causal[None] | same_image) & attention_mask.bool()[:, None, :]
+    allowed = allowed | torch.eye(tu, dtype=torch.bool, device=device)[None]
+    return allowed[:, None]
+
+
+def ae_mask(prefix_valid: torch.Tensor, block_ids: torch.Tensor) -> torch.Tensor:
     """[B, 1, Ta, Tu + Ta] bool for AE queries over [UE prefix ‖ AE tokens].
 
-    prefix_mask: [B, Tu] (1 = real UE token, 0 = left padding)."""
-    b, tu = prefix_mask.shape
+    prefix_valid: [B, Tu] (1 = real UE token, 0 = left padding)."""
+    b, tu = prefix_valid.shape
     ta = block_ids.numel()
-    prefix = prefix_mask.bool()[:, None, None, :].expand(b, 1, ta, tu)
-    own = ae_self_mask(block_ids)[None, None].expand(b, 1, ta, ta)
+    prefix = prefix_valid.bool()[:, None, None, :].expand(b, 1, ta, tu)
+    own = ae_self_mask(block_ids.to(prefix_valid.device))[None, None].expand(b, 1, ta, ta)
     return torch.cat([prefix, own], dim=-1)
 
 
-def joint_mask(prefix_mask: torch.Tensor, block_ids: torch.Tensor) -> torch.Tensor:
+def joint_mask(prefix: torch.Tensor, prefix_valid: torch.Tensor, block_ids: torch.Tensor) -> torch.Tensor:
     """[B, 1, Tu + Ta, Tu + Ta] bool over the packed sequence [UE prefix ‖ AE tokens].
 
-    Every row keeps its own diagonal so padding rows never softmax over nothing (NaN)."""
-    b, tu = prefix_mask.shape
+    prefix: [B, 1, Tu, Tu] (prefix_mask); prefix_valid: [B, Tu]."""
+    b, _, tu, _ = prefix.shape
     ta = block_ids.numel()
-    device = prefix_mask.device
-    keys = prefix_mask.bool()[:, None, None, :]  # [B,1,1,Tu]
-    causal = torch.ones(tu, tu, dtype=torch.bool, device=device).tril()
-    ue_rows = torch.cat([causal[None, None] & keys,
-                         torch.zeros(b, 1, tu, ta, dtype=torch.bool, device=device)], dim=-1)
-    ue_rows = ue_rows | torch.eye(tu, tu + ta, dtype=torch.bool, device=device)[None, None]
-    return torch.cat([ue_rows, ae_mask(prefix_mask, block_ids.to(device))], dim=2)
+    ue_rows = torch.cat([prefix, torch.zeros(b, 1, tu, ta, dtype=torch.bool, device=prefix.device)], dim=-1)
+    return torch.cat([ue_rows, ae_mask(prefix_valid, block_ids)], dim=2)

@@ -20,12 +20,13 @@ def model_info(config: ModelConfig) -> dict:
     return {
         "size": spec.name,
         **network.param_counts(),
-        "ue_tokens": len(prompt.input_ids),  # per understanding pass
+        "ue_tokens": len(prompt.input_ids),  # per understanding pass (the numbers' width varies a little)
         "ue_visual_tokens": visual,
         "num_frames": config.num_frames,
         "ue_text_tokens": len(prompt.input_ids) - visual,
         "ae_tokens": spec.ae_tokens,  # per tick
-        "ae_blocks": spec.ae_block_sizes,
+        "ae_blocks": spec.ae_block_sizes,  # in sequence order: bev, target_speed, decision, route, waypoint
+        "bev_encoder": network.bev_encoder_name,
         "image_size": list(spec.image_size),
         "tokenizer": tokenizer.source,
         "vocab_size": spec.text.vocab_size,

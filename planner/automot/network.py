@@ -2,9 +2,10 @@
 
 `forward` is the joint teacher-forced training pass: UE and AE run layer by layer, each
 layer one shared attention over the packed sequence [UE prefix ‖ AE tokens] with the
-mask of masks.py, and returns the dict of weighted published losses. The UE layers are
+mask of masks.py, and returns the dict of weighted losses of the release. The UE layers are
 HF's modules called in order (with DeepStack after the first layers, as HF does); the
-UE part never reads AE tokens, so its K/V equal HF's own prefill (tested).
+UE part never reads AE tokens, so its K/V equal the prefill's (tested). In the last layer
+the UE contributes only keys and values: its queries, MLP and final norm are read by nobody.
 runtime.py holds the split inference form (understand -> cache, act on the cache).
 """
 
@@ -19,12 +20,13 @@ from transformers import Qwen3VLForConditionalGeneration
 
 from planner.automot.action_expert import ActionExpert
 from planner.automot.bev_encoder import build_bev_encoder
+from planner.automot.decisions import IGNORE_INDEX
 from planner.automot.heads import AEHeads, AEInputs, AEOutputs
-from planner.automot.masks import ae_block_ids, joint_mask
+from planner.automot.masks import ae_block_ids, ae_mask, joint_mask
 from planner.automot.model_config import LossConfig, ModelConfig
-from planner.automot.shared_attention import joint_attention, ue_finish, ue_qkv
+from planner.automot.shared_attention import cached_attention, joint_attention, ue_finish, ue_kv, ue_qkv
 from planner.automot.sizes import SizeSpec
-from planner.automot.understanding import UEBatch, embed_prefix
+from planner.automot.understanding import UEBatch, embed_prefix, ue_prefix_mask
 
 
 @dataclass(frozen=True)
@@ -42,10 +44,10 @@ class AEBatch:
 
 @dataclass(frozen=True)
 class Targets:
-    waypoints: torch.Tensor  # [B, 6, 2] ego frame m
+    waypoints: torch.Tensor  # [B, 6, 2] ego frame m, positions at +0.5 s .. +3 s
     route: torch.Tensor  # [B, 20, 2] ego frame m
-    speed: torch.Tensor  # [B, 3] m/s
-    decision_ids: torch.Tensor  # [B, 8] long, DecisionCodec.targets
+    speed: torch.Tensor  # [B, 3] m/s at +1 s, +2 s, +3 s (the release's future_speeds)
+    decision_ids: torch.Tensor  # [B, 8] long, DecisionCodec.targets: <|im_start|> words <|im_end|>, -100
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,11 @@ class AutoMoTNetwork(nn.Module):
         self.spec, self.config = spec, config
         self.understanding = understanding  # HF Qwen3-VL, built from config or from_pretrained
         self.action_expert = ActionExpert(spec)
-        self.bev_encoder = build_bev_encoder(config.bev_encoder, spec)
-        self.inputs = AEInputs(spec)
+        self.bev_encoder_name = config.bev_encoder or spec.bev_encoder
+        self.bev_encoder = build_bev_encoder(self.bev_encoder_name, spec, config.transfuser or spec.transfuser)
+        self.freeze_bev = (config.freeze_bev_encoder if config.freeze_bev_encoder is not None
+                           else self.bev_encoder_name == "transfuser")
+        self.inputs = AEInputs(spec, self.bev_encoder.out_channels)
         self.heads = AEHeads(spec)
         std = understanding.config.text_config.initializer_range
         for part in (self.action_expert, self.inputs, self.heads):
@@ -89,11 +94,21 @@ class AutoMoTNetwork(nn.Module):
         return self.understanding.lm_head  # tied to the UE's token embeddings
 
     def set_trainable(self) -> None:
-        """UE text (with the tied LM head) and vision frozen unless the config says otherwise."""
+        """UE text (with the tied LM head), vision and (for the transfuser) the BEV encoder frozen
+        unless the config says otherwise, as the release trains (freeze_llm_und, freeze_vit)."""
         for p in self.understanding.model.language_model.parameters():
             p.requires_grad_(not self.config.freeze_understanding)
         for p in self.understanding.model.visual.parameters():
             p.requires_grad_(not self.config.freeze_vision)
+        for p in self.bev_encoder.parameters():
+            p.requires_grad_(not self.freeze_bev)
+
+    def train(self, mode: bool = True) -> AutoMoTNetwork:
+        """A frozen BEV encoder stays in eval mode (BatchNorm statistics, no dropout), as released."""
+        super().train(mode)
+        if self.freeze_bev:
+            self.bev_encoder.eval()
+        return self
 
     def param_counts(self) -> dict[str, int]:
         def count(module: nn.Module) -> int:
@@ -103,8 +118,8 @@ class AutoMoTNetwork(nn.Module):
             "ue_text_params": count(self.understanding.model.language_model),
             "ue_vision_params": count(self.understanding.model.visual),
             "ae_params": count(self.action_expert),
-            "bev_params": count(self.bev_encoder) + count(self.inputs.bev_proj),
-            "heads_params": count(self.inputs) - count(self.inputs.bev_proj) + count(self.heads),
+            "bev_params": count(self.bev_encoder),  # the release's bev_encoder.* (projection: heads)
+            "heads_params": count(self.inputs) + count(self.heads),
         }
         counts["ue_params"] = count(self.understanding)  # tied LM head counted once
         counts["total_params"] = count(self)
@@ -126,21 +141,28 @@ class AutoMoTNetwork(nn.Module):
     # --- joint teacher-forced forward ----------------------------------------------------------
     def forward_joint(self, ue: UEBatch, ae: AEBatch) -> JointOutputs:
         text = self.text_model
+        param = self.action_expert.norm.weight
+        ae = ae.to(param.device, param.dtype)  # a float32 batch feeds a bf16 model
         prefix = embed_prefix(self.understanding, ue)
         h_ue = prefix.inputs_embeds  # [B, Tu, H]
         h_ae = self.ae_tokens(ae).to(h_ue.dtype)  # [B, Ta, H]
         cos_u, sin_u = text.rotary_emb(h_ue, ue.position_ids)  # [B, Tu, D]
         cos_a, sin_a = text.rotary_emb(h_ae, self.ae_positions(ue.next_position))  # [B, Ta, D]
-        mask = joint_mask(ue.attention_mask, self.block_ids)  # [B, 1, Tu+Ta, Tu+Ta]
+        mask = joint_mask(ue_prefix_mask(self.understanding, ue), ue.attention_mask, self.block_ids)
+        last = len(text.layers) - 1
         keys, values = [], []
         for i, (ue_layer, ae_layer) in enumerate(zip(text.layers, self.action_expert.layers)):
-            q_u, k_u, v_u = ue_qkv(ue_layer, h_ue, cos_u, sin_u)
             qkv_a = ae_layer.qkv(h_ae, cos_a, sin_a)
-            out_u, out_a = joint_attention((q_u, k_u, v_u), qkv_a, mask)
-            h_ue = ue_finish(ue_layer, h_ue, out_u)
+            if i == last:  # only the AE reads this layer: the UE gives keys and values, nothing else
+                k_u, v_u = ue_kv(ue_layer, h_ue, cos_u, sin_u)
+                out_a = cached_attention(k_u, v_u, qkv_a, ae_mask(ue.attention_mask, self.block_ids), self.groups)
+            else:
+                q_u, k_u, v_u = ue_qkv(ue_layer, h_ue, cos_u, sin_u)
+                out_u, out_a = joint_attention((q_u, k_u, v_u), qkv_a, mask)
+                h_ue = ue_finish(ue_layer, h_ue, out_u)
+                if i < len(prefix.deepstack):  # HF adds DeepStack visual features after the first layers
+                    h_ue = text._deepstack_process(h_ue, prefix.visual_pos_masks, prefix.deepstack[i])
             h_ae = ae_layer.finish(h_ae, out_a)
-            if i < len(prefix.deepstack):  # HF adds DeepStack visual features after the first layers
-                h_ue = text._deepstack_process(h_ue, prefix.visual_pos_masks, prefix.deepstack[i])
             keys.append(k_u)
             values.append(v_u)
         return JointOutputs(self.ae_outputs(h_ae), tuple(keys), tuple(values))
@@ -150,18 +172,29 @@ class AutoMoTNetwork(nn.Module):
         return compute_losses(self.forward_joint(ue, ae).ae, targets, self.config.loss)
 
 
+def step_offsets(points: torch.Tensor) -> torch.Tensor:
+    """[B, N, 2] points -> [B, N, 2] steps (the first from the origin), the release's position_to_offset."""
+    return torch.cat([points[:, :1], points[:, 1:] - points[:, :-1]], dim=1)
+
+
 def compute_losses(out: AEOutputs, targets: Targets, weights: LossConfig) -> dict[str, torch.Tensor]:
-    steps = torch.tensor(weights.waypoint_step_weights, dtype=out.waypoints.dtype, device=out.waypoints.device)
+    """The release's losses (AutoMoT.forward + train_automot.py), weighted; computed in float32."""
+    steps = torch.tensor(weights.waypoint_step_weights, dtype=torch.float32, device=out.waypoints.device)
     if steps.numel() != out.waypoints.shape[1]:
         raise ValueError(f"loss.waypoint_step_weights has {steps.numel()} entries for "
                          f"{out.waypoints.shape[1]} waypoints")
-    per_step = (out.waypoints - targets.waypoints).abs().mean(dim=(0, 2))  # [6] mean L1 per step
+    pred_steps = out.waypoint_steps.float()
+    l1 = (pred_steps - step_offsets(targets.waypoints.float())).abs() * steps[None, :, None]
+    normaliser = (steps.sum() * pred_steps.shape[0] * pred_steps.shape[2]).clamp(min=1.0)  # B * sum(w) * 2
     logits = out.decision_logits.float()
     losses = {
-        "waypoint": weights.waypoint_weight * (per_step * steps).mean(),
-        "route": weights.route_weight * F.l1_loss(out.route, targets.route),
-        "speed": weights.speed_weight * F.smooth_l1_loss(out.speed, targets.speed, beta=weights.speed_beta_mps),
-        "decision": weights.decision_weight * F.cross_entropy(logits.flatten(0, 1), targets.decision_ids.flatten()),
+        "waypoint": weights.waypoint_weight * l1.sum() / normaliser,
+        "route": weights.route_weight * F.l1_loss(out.route.float(), targets.route.float()),
+        "speed": weights.speed_weight * F.smooth_l1_loss(out.speed.float(), targets.speed.float(),
+                                                         beta=weights.speed_beta_mps),
+        # Mean over the labelled slots (the release: sum / count of labels != -100).
+        "decision": weights.decision_weight * F.cross_entropy(
+            logits.flatten(0, 1), targets.decision_ids.flatten(), ignore_index=IGNORE_INDEX),
     }
     losses["loss"] = sum(losses.values())
     return losses

@@ -1,9 +1,10 @@
-"""The understanding expert's prompt: Qwen chat layout, four frames, a navigation sentence.
+"""The understanding expert's prompt, as the release's prefill writes it (AutoMoT.prepare_kv_cache):
 
-    <|im_start|>system\\n{system}<|im_end|>\\n
-    <|im_start|>user\\n Frame 1: <|vision_start|><|image_pad|>×N<|vision_end|> ... Frame 4: ...
-    {navigation: both target points + current speed}<|im_end|>\\n<|im_start|>assistant\\n
+    <|im_start|>system\\n{system}<|im_end|>\\n<|im_start|>user\\n
+    <|vision_start|><|image_pad|>×N<|vision_end|> × 4 frames (oldest first)
+    {navigation: both target points + current speed}<|im_end|>
 
+The prefix ends at that <|im_end|>: no assistant header follows (the AE tokens come next).
 Image placeholders are inserted as ids (not expanded strings), and `mm_token_type_ids`
 marks them (1 = image, 0 = text) as transformers 5.x requires for mRoPE.
 """
@@ -26,7 +27,7 @@ class PromptTokens:
 
 
 def navigation_text(prompt: PromptConfig, target_points: np.ndarray, speed: float) -> str:
-    """target_points: [2, 2] ego frame (x fwd, y right) m; speed m/s. Fixed-width numbers."""
+    """target_points: [2, 2] ego frame (x fwd, y right) m; speed m/s."""
     lim, vlim = prompt.coordinate_limit_m, prompt.speed_limit_mps
     tp = np.clip(np.asarray(target_points, dtype=np.float64).reshape(2, 2), -lim, lim)
     fmt = prompt.coordinate_format.format
@@ -60,7 +61,8 @@ def build_prompt(
     special(sp.im_start)
     text("user\n")
     for index in range(num_frames):
-        text(prompt.frame_label.format(index=index + 1))
+        if prompt.frame_label:
+            text(prompt.frame_label.format(index=index + 1))
         special(sp.vision_start)
         ids.extend([sp.image_pad] * tokens_per_frame)
         types.extend([1] * tokens_per_frame)
@@ -68,7 +70,4 @@ def build_prompt(
     nav = navigation_text(prompt, target_points, speed)
     text(nav)
     special(sp.im_end)
-    text("\n")
-    special(sp.im_start)
-    text("assistant\n")
     return PromptTokens(input_ids=ids, mm_token_type_ids=types, text=nav)

@@ -1,6 +1,6 @@
 """Asynchronous inference: understand -> cache (slow, ~10 Hz), act on the cache (fast, every tick).
 
-    cache = runtime.understand(observation)        # HF Qwen3-VL prefill, per-layer K/V
+    cache = runtime.understand(observation)        # Qwen3-VL prefill (HF modules, the release's mask), K/V
     plan  = runtime.act(observation, cache)        # BEV encoder + AE over [cache ‖ AE tokens]
 
 `act` only reads the cache (new tensors for every concatenation), so two calls in a row
@@ -53,10 +53,8 @@ class AutoMoTRuntime:
     def understand_batch(self, ue: UEBatch, tick: int = -1) -> UECache:
         ue = ue.to(self.device)
         with torch.inference_mode():
-            cache = prefill(self.network.understanding, ue)
-            layers = cache.layers
-            return UECache(tuple(layer.keys for layer in layers), tuple(layer.values for layer in layers),
-                           ue.attention_mask, ue.next_position, tick)
+            keys, values = prefill(self.network.understanding, ue)
+            return UECache(keys, values, ue.attention_mask, ue.next_position, tick)
 
     def act_batch(self, ae: AEBatch, cache: UECache) -> AEOutputs:
         net = self.network
@@ -75,9 +73,16 @@ class AutoMoTRuntime:
         return self.builder.build([o.images for o in observations], [o.target_points for o in observations],
                                   [o.speed for o in observations])
 
-    def ae_batch(self, observations: Sequence[Observation]) -> AEBatch:
+    def bev_frame(self, frame: np.ndarray) -> np.ndarray:
+        """The newest camera frame [H, W, 3] uint8 RGB -> what the BEV encoder reads (bev_camera_size,
+        then the encoder's own preparation: the transfuser's JPEG round trip)."""
         w, h = self.network.spec.bev_camera_size
-        cams = [cv2.resize(o.current_image, (w, h), interpolation=cv2.INTER_AREA) for o in observations]
+        if frame.shape[:2] != (h, w):
+            frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+        return self.network.bev_encoder.prepare_frame(frame)
+
+    def ae_batch(self, observations: Sequence[Observation]) -> AEBatch:
+        cams = [self.bev_frame(o.current_image) for o in observations]
         return AEBatch(
             camera=torch.from_numpy(np.stack(cams)).permute(0, 3, 1, 2).float() / 255.0,
             lidar_bev=torch.from_numpy(np.stack([np.asarray(o.lidar_bev, np.float32) for o in observations])),

@@ -16,24 +16,41 @@ import torch
 import torch.nn.functional as F
 from transformers.models.qwen3_vl.modeling_qwen3_vl import (
     Qwen3VLTextDecoderLayer,
-    apply_rotary_pos_emb,
     repeat_kv,
+    rotate_half,
 )
+
+
+def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """HF's apply_rotary_pos_emb for one tensor. x [B, H, T, D]; cos/sin [B, T, D]."""
+    return x * cos[:, None] + rotate_half(x) * sin[:, None]
+
+
+def _kv(attn: torch.nn.Module, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor
+        ) -> tuple[torch.Tensor, torch.Tensor]:
+    b, t, _ = x.shape
+    shape = (b, t, -1, attn.head_dim)
+    k = attn.k_norm(attn.k_proj(x).view(shape)).transpose(1, 2)
+    return rotate(k, cos, sin), attn.v_proj(x).view(shape).transpose(1, 2)
+
+
+def ue_kv(layer: Qwen3VLTextDecoderLayer, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor
+          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k/v part of HF's Qwen3VLTextAttention.forward, with HF's modules.
+    hidden [B, Tu, H] -> k/v [B, Hkv, Tu, D] (k after norm + RoPE, as cached). The last UE layer
+    needs only these: its queries, output and MLP are read by nobody."""
+    return _kv(layer.self_attn, layer.input_layernorm(hidden), cos, sin)
 
 
 def ue_qkv(layer: Qwen3VLTextDecoderLayer, hidden: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor
            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The q/k/v half of HF's Qwen3VLTextAttention.forward, with HF's modules.
-    hidden [B, Tu, H] -> q [B, Hq, Tu, D], k/v [B, Hkv, Tu, D] (k after norm + RoPE, as cached)."""
+    """ue_kv plus the queries: q [B, Hq, Tu, D]."""
     attn = layer.self_attn
-    b, t, _ = hidden.shape
     x = layer.input_layernorm(hidden)
-    shape = (b, t, -1, attn.head_dim)
-    q = attn.q_norm(attn.q_proj(x).view(shape)).transpose(1, 2)
-    k = attn.k_norm(attn.k_proj(x).view(shape)).transpose(1, 2)
-    v = attn.v_proj(x).view(shape).transpose(1, 2)
-    q, k = apply_rotary_pos_emb(q, k, cos, sin)
-    return q, k, v
+    b, t, _ = x.shape
+    q = attn.q_norm(attn.q_proj(x).view(b, t, -1, attn.head_dim)).transpose(1, 2)
+    k, v = _kv(attn, x, cos, sin)
+    return rotate(q, cos, sin), k, v
 
 
 def ue_finish(layer: Qwen3VLTextDecoderLayer, hidden: torch.Tensor, attn: torch.Tensor) -> torch.Tensor:
@@ -43,7 +60,7 @@ def ue_finish(layer: Qwen3VLTextDecoderLayer, hidden: torch.Tensor, attn: torch.
     return hidden + layer.mlp(layer.post_attention_layernorm(hidden))
 
 
-def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, groups: int) -> torch.Tensor:
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, groups: int) -> torch.Tensor:
     """q [B, Hq, Tq, D]; k/v [B, Hkv, Tk, D]; mask [B, 1, Tq, Tk] bool -> [B, Hq, Tq, D]."""
     k, v = repeat_kv(k, groups), repeat_kv(v, groups)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=q.shape[-1] ** -0.5)
@@ -60,7 +77,7 @@ def joint_attention(ue: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     q = torch.cat([qu, F.pad(qa, (0, 0, 0, 0, 0, hq - ha))], dim=2)  # AE rows: unused heads are zero
     k = torch.cat([ku, F.pad(ka, (0, 0, 0, 0, 0, hkv - hk))], dim=2)
     v = torch.cat([vu, F.pad(va, (0, 0, 0, 0, 0, hkv - hk))], dim=2)
-    out = _attend(q, k, v, mask, hq // hkv)
+    out = attend(q, k, v, mask, hq // hkv)
     return out[:, :, :tu], out[:, :ha, tu:]
 
 
@@ -73,7 +90,7 @@ def cached_attention(cache_k: torch.Tensor, cache_v: torch.Tensor,
     hk = ka.shape[1]
     k = torch.cat([cache_k[:, :hk], ka], dim=2)  # a new tensor: the cache is never written
     v = torch.cat([cache_v[:, :hk], va], dim=2)
-    return _attend(qa, k, v, mask, groups)
+    return attend(qa, k, v, mask, groups)
 
 
-__all__ = ["cached_attention", "joint_attention", "ue_finish", "ue_qkv"]
+__all__ = ["attend", "cached_attention", "joint_attention", "rotate", "ue_finish", "ue_kv", "ue_qkv"]

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from core.typed_config import ConfigError, require
+from planner.automot.bev_config import RELEASE, TRANSFUSER_SMALL, TRANSFUSER_TINY, TransfuserConfig
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,11 @@ class TaskDims:
     """AE input encoders, queries and output heads (shapes of the official release at `full`)."""
 
     bev_channels: tuple[int, int, int]  # compact CNN stage widths
-    bev_feature_dim: int  # BEV token width before the projection to the hidden size (1512 official)
+    bev_feature_dim: int  # compact CNN token width (the transfuser's is its LiDAR branch's last width, 1512)
     query_embed_dim: int  # learned query table width (588 official)
     encoder_hidden: tuple[int, int]  # target-point / speed MLP widths (256, 512 official)
     head_hidden: tuple[int, int]  # route / waypoint MLP widths (512, 256 official)
-    speed_outputs: int = 3  # speed head: m/s now, +1 s, +2 s
+    speed_outputs: int = 3  # speed head: m/s at +1 s, +2 s, +3 s (the release's future_speeds)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ class SizeSpec:
     task: TaskDims
     image_size: tuple[int, int]  # (width, height) px of each UE frame; 512x256 -> 128 visual tokens
     bev_camera_size: tuple[int, int]  # (width, height) px of the current frame for the BEV encoder
+    bev_encoder: str = "compact_cnn"  # the size's default BEV encoder (model.bev_encoder overrides)
+    transfuser: TransfuserConfig = field(default_factory=TransfuserConfig)  # preset (model.transfuser overrides)
     bev_grid: int = 8  # BEV tokens = bev_grid ** 2 = 64
     num_target_points: int = 2
     num_decision_queries: int = 8
@@ -98,6 +101,7 @@ class SizeSpec:
         for w, h in (self.image_size,):
             require(w % step == 0 and h % step == 0, f"{self.name}: image sides must be multiples of {step}")
         require(self.tokenizer_vocab <= t.vocab_size, f"{self.name}: tokenizer_vocab exceeds vocab_size")
+        require(self.bev_encoder in ("compact_cnn", "transfuser"), f"{self.name}: unknown bev_encoder")
 
     @property
     def visual_tokens_per_frame(self) -> int:
@@ -106,11 +110,11 @@ class SizeSpec:
 
     @property
     def ae_block_sizes(self) -> dict[str, int]:
-        """AE token blocks in sequence order (DESIGN §3)."""
+        """AE token blocks in sequence order, as the release splits them ([64, 3, 8, 20, 6] at full):
+        both target points and the speed token are one bidirectional block (tp1, tp2, speed)."""
         return {
             "bev": self.bev_grid**2,
-            "target": self.num_target_points,
-            "speed": 1,
+            "target_speed": self.num_target_points + 1,
             "decision": self.num_decision_queries,
             "route": self.num_route_points,
             "waypoint": self.num_waypoints,
@@ -135,7 +139,9 @@ FULL = SizeSpec(
     task=TaskDims(bev_channels=(64, 128, 256), bev_feature_dim=1512, query_embed_dim=588,
                   encoder_hidden=(256, 512), head_hidden=(512, 256)),
     image_size=(512, 256),
-    bev_camera_size=(256, 128),
+    bev_camera_size=(1024, 512),  # the full front frame: the release's encoder crops it to 1024x384 itself
+    bev_encoder="transfuser",
+    transfuser=RELEASE,
     tokenizer_vocab=2048,  # used only when no Qwen tokenizer folder is given (random-weight runs)
 )
 
@@ -150,6 +156,7 @@ SMALL = SizeSpec(
                   encoder_hidden=(64, 128), head_hidden=(128, 64)),
     image_size=(512, 256),  # the full token budget: only widths shrink at `small`
     bev_camera_size=(256, 128),
+    transfuser=TRANSFUSER_SMALL,
 )
 
 TINY = SizeSpec(
@@ -163,6 +170,7 @@ TINY = SizeSpec(
                   encoder_hidden=(16, 32), head_hidden=(32, 16)),
     image_size=(128, 64),
     bev_camera_size=(64, 32),
+    transfuser=TRANSFUSER_TINY,
 )
 
 SIZES: dict[str, SizeSpec] = {spec.name: spec for spec in (TINY, SMALL, FULL)}

@@ -1,11 +1,16 @@
 """Understanding expert (UE): transformers' Qwen3-VL, its inputs, and its prefill.
 
 The UE is `Qwen3VLForConditionalGeneration` itself (weights and modules are HF's).
-This module only prepares what it reads: the chat prompt with four frames through
+This module prepares what it reads: the chat prompt with four frames through
 transformers' Qwen-VL image processor (the pillow one: torchvision does not import
 here), `mm_token_type_ids`, and explicit mRoPE position ids. Position ids are always
 passed explicitly: HF's implicit path stores `rope_deltas` on the model, shared
 mutable state that would break `understand` running beside `act` in another thread.
+
+The prefill calls HF's decoder modules layer by layer with the release's prefix mask
+(image blocks bidirectional, masks.prefix_mask), and stops where nothing is read any more:
+the last layer contributes only its keys and values (no queries, attention, MLP or final
+norm; the AE reads the cache, never the UE's hidden states).
 """
 
 from __future__ import annotations
@@ -14,15 +19,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
+from PIL import Image
 from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
-from transformers.cache_utils import DynamicCache
 from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
+from planner.automot.masks import prefix_mask
 from planner.automot.model_config import ModelConfig
 from planner.automot.prompt import build_prompt
+from planner.automot.shared_attention import attend, ue_finish, ue_kv, ue_qkv
 from planner.automot.sizes import SizeSpec
 from planner.automot.tokenizer import TextTokenizer
 
@@ -105,10 +111,11 @@ class UEInputBuilder:
         self.rope_index = rope_index  # Qwen3VLModel.get_rope_index (pure)
 
     def resize(self, frame: np.ndarray) -> np.ndarray:
+        """The release resizes each frame with PIL's LANCZOS (InterleaveInferencer.resize_image)."""
         w, h = self.spec.image_size
         if frame.shape[:2] == (h, w):
             return np.ascontiguousarray(frame)
-        return cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+        return np.asarray(Image.fromarray(np.ascontiguousarray(frame)).resize((w, h), Image.Resampling.LANCZOS))
 
     def build(self, images: Sequence[np.ndarray], target_points: Sequence[np.ndarray],
               speeds: Sequence[float]) -> UEBatch:
@@ -154,12 +161,31 @@ def embed_prefix(model: Qwen3VLForConditionalGeneration, batch: UEBatch) -> Pref
     return PrefixEmbeddings(embeds, image_mask[..., 0], deepstack)
 
 
-def prefill(model: Qwen3VLForConditionalGeneration, batch: UEBatch) -> DynamicCache:
-    """HF's Qwen3VLModel forward over the prefix; returns its filled per-layer KV cache."""
-    cache = DynamicCache(config=model.config.text_config)
-    out = model.model(
-        input_ids=batch.input_ids, attention_mask=batch.attention_mask, position_ids=batch.position_ids,
-        pixel_values=batch.pixel_values, image_grid_thw=batch.image_grid_thw,
-        mm_token_type_ids=batch.mm_token_type_ids, cache=cache, use_cache=True,
-    )
-    return out.cache
+def ue_prefix_mask(model: Qwen3VLForConditionalGeneration, batch: UEBatch) -> torch.Tensor:
+    """[B, 1, Tu, Tu] bool: the release's prefill mask for this batch (masks.prefix_mask)."""
+    cfg = model.config
+    return prefix_mask(batch.input_ids, batch.attention_mask, cfg.vision_start_token_id, cfg.vision_end_token_id)
+
+
+def prefill(model: Qwen3VLForConditionalGeneration, batch: UEBatch
+            ) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+    """The UE over the prefix -> per layer (keys, values) [B, Hkv, Tu, D], k after norm + RoPE."""
+    text = model.model.language_model
+    prefix = embed_prefix(model, batch)
+    hidden = prefix.inputs_embeds
+    cos, sin = text.rotary_emb(hidden, batch.position_ids)
+    mask = ue_prefix_mask(model, batch)
+    groups = model.config.text_config.num_attention_heads // model.config.text_config.num_key_value_heads
+    keys, values = [], []
+    last = len(text.layers) - 1
+    for i, layer in enumerate(text.layers):
+        if i == last:
+            k, v = ue_kv(layer, hidden, cos, sin)
+        else:
+            q, k, v = ue_qkv(layer, hidden, cos, sin)
+            hidden = ue_finish(layer, hidden, attend(q, k, v, mask, groups))
+            if i < len(prefix.deepstack):  # HF adds DeepStack visual features after the first layers
+                hidden = text._deepstack_process(hidden, prefix.visual_pos_masks, prefix.deepstack[i])
+        keys.append(k)
+        values.append(v)
+    return tuple(keys), tuple(values)
