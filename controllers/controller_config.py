@@ -63,8 +63,8 @@ class LateralConfig:
     min_route_length_m: float = 1.0
 
     def __post_init__(self) -> None:
-        require(self.interpolation_step_m > 0, "interpolation_step_m must be positive")
-        require(0 < self.lookahead_min <= self.lookahead_max, "need 0 < lookahead_min <= lookahead_max")
+        require(0.01 <= self.interpolation_step_m <= 10.0, "interpolation_step_m must be in [0.01, 10] m")
+        require(0 < self.lookahead_min <= self.lookahead_max <= 10_000, "need 0 < lookahead_min <= lookahead_max <= 10000")
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,9 @@ import argparse
 import signal
 from pathlib import Path
 
-import yaml
 from rich.console import Console
 
-from core.typed_config import ConfigError
+from core.typed_config import ConfigError, parse_yaml
 from launch.evaluate_plan import PlanError, make_plan, parse_gpus
 from launch.launch_config import LaunchConfig, load_launch_config
 from launch.launcher_lock import LauncherLock, LauncherLockError
@@ -33,7 +32,7 @@ def parse_overrides(items: list[str] | None) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set expects key=value, got {item!r}")
-        overrides[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        overrides[key.strip()] = parse_yaml(value) if value.strip() else ""
     return overrides
 
 

@@ -62,7 +62,7 @@ class RouteFollowerConfig:
     def __post_init__(self) -> None:
         require(self.target_speed_mps >= 0, "target_speed_mps must be >= 0")
         require(self.corridor_half_width_m > 0, "corridor_half_width_m must be positive")
-        require(self.num_waypoints >= 2, "num_waypoints must be >= 2")
+        require(2 <= self.num_waypoints <= 1000, "num_waypoints must be in 2..1000")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,10 @@ from typing import Literal
 
 from core.typed_config import require
 
+# Sizes beyond these cannot be processed every tick (a 1e9-pixel BEV passes no other check).
+MAX_IMAGE_SIDE_PX = 8192
+MAX_BEV_SIDE_PX = 4096
+
 
 @dataclass(frozen=True)
 class CameraSpec:
@@ -27,7 +31,8 @@ class CameraSpec:
 
     def __post_init__(self) -> None:
         require(bool(self.id), "camera id must not be empty")
-        require(self.width > 0 and self.height > 0, f"camera '{self.id}': width/height must be positive")
+        require(0 < self.width <= MAX_IMAGE_SIDE_PX and 0 < self.height <= MAX_IMAGE_SIDE_PX,
+                f"camera '{self.id}': width/height must be in 1..{MAX_IMAGE_SIDE_PX} px, got {self.width}x{self.height}")
         require(0.0 < self.fov < 180.0, f"camera '{self.id}': fov must be in (0, 180) degrees")
 
 
@@ -58,7 +63,11 @@ class BevConfig:
     def __post_init__(self) -> None:
         require(self.pixels_per_meter > 0, "bev.pixels_per_meter must be positive")
         require(self.range_m > 0, "bev.range_m must be positive")
-        require(self.max_points_per_cell >= 1, "bev.max_points_per_cell must be >= 1")
+        require(1 <= self.max_points_per_cell <= 1_000_000, "bev.max_points_per_cell must be in 1..1e6")
+        # The grid is 2 x side^2 float32 per tick (and again in the network): keep it to what fits.
+        side = 2 * self.range_m * self.pixels_per_meter
+        require(1 <= side <= MAX_BEV_SIDE_PX,  # False for inf and NaN too
+                f"2 x range_m x pixels_per_meter = {side:.4g} px per side; it must be in 1..{MAX_BEV_SIDE_PX}")
 
     @property
     def size_px(self) -> int:
@@ -184,11 +193,13 @@ class SensorConfig:
             any(c.id == self.front_camera_id for c in self.cameras),
             f"front_camera_id '{self.front_camera_id}' is not among the cameras {[c.id for c in self.cameras]}",
         )
-        require(self.history_frames >= 1, "history_frames must be >= 1")
-        require(self.history_spacing_s >= 0, "history_spacing_s must be >= 0")
-        require(self.sim_frequency_hz > 0, "sim_frequency_hz must be positive")
+        require(1 <= self.history_frames <= 64, "history_frames must be in 1..64")
+        require(0 <= self.history_spacing_s <= 60, "history_spacing_s must be in [0, 60] s")
+        require(0 < self.sim_frequency_hz <= 1000, "sim_frequency_hz must be in (0, 1000]")
         require(self.model_image_width % 32 == 0 and self.model_image_height % 32 == 0,
                 "model image sides must be multiples of 32 (Qwen3-VL patch 16 x merge 2)")
+        require(0 < self.model_image_width <= MAX_IMAGE_SIDE_PX and 0 < self.model_image_height <= MAX_IMAGE_SIDE_PX,
+                f"model image sides must be in 32..{MAX_IMAGE_SIDE_PX} px")
 
     @property
     def history_stride_ticks(self) -> int:
