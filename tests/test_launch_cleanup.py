@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 import yaml
 from test_launch_evaluate import fast_config
-from test_launch_fakes import logged_pids, make_fake_carla, make_fake_leaderboard, pid_alive, wait_for, write_routes_xml
+from test_launch_fakes import (
+    logged_pids,
+    make_fake_carla,
+    make_fake_leaderboard,
+    pid_alive,
+    wait_for,
+    write_routes_xml,
+)
 
 from core.typed_config import to_dict
 from launch import launcher_lock
@@ -30,7 +37,10 @@ def setup(tmp_path):
     (tmp_path / "agent.yaml").write_text("scheduler:\n  ue_interval: 2\n")
     (tmp_path / "launch.yaml").write_text(yaml.safe_dump(to_dict(fast_config(tmp_path))))
     write_routes_xml(tmp_path / "routes.xml", ["1", "2", "3"])
-    return tmp_path
+    yield tmp_path
+    for _, pid, pgid, _ in logged_pids(tmp_path):  # whatever a failing test left behind
+        if pid_alive(pid):
+            os.killpg(pgid, signal.SIGKILL)
 
 
 def _argv(root: Path) -> list[str]:
@@ -75,9 +85,8 @@ def test_a_sigkilled_launchers_processes_are_stopped_before_the_next_run_starts(
             output = _stop(second)
         assert "a previous launcher left running" in output, output
     finally:
-        for _, pid, pgid, _ in logged_pids(root):
-            if pid_alive(pid):
-                os.killpg(pgid, signal.SIGKILL)
+        if first.poll() is None:
+            first.kill()
 
 
 def test_sighup_stops_like_ctrl_c(setup):
