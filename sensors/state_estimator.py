@@ -108,7 +108,7 @@ class StateEstimator:
             self._ukf.reset(np.array([fix[0], fix[1], self.yaw, self.speed or 0.0]))
 
     def _gnss_speed(self) -> float | None:
-        if len(self._fixes) < 2 or self._tick - self._fixes[-1][0] > self.config.gnss_speed_window_ticks:
+        if len(self._fixes) < 2 or self._fixes[-1][0] != self._tick:  # no fix this tick: the IMU carries on
             return None
         (t0, p0), (t1, p1) = self._fixes[0], self._fixes[-1]
         return float(np.linalg.norm(p1 - p0)) / ((t1 - t0) * self._dt)
