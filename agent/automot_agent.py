@@ -265,8 +265,10 @@ class AutoMoTAgent(AutonomousAgent):
             self._debug_frames.record(tick, observation, plan, command, plan.decisions if plan else ())
         if self._carla_drawer is not None and self.hero_actor is not None:
             self._carla_drawer.update(self.hero_actor.get_transform(), plan, observation)
+        estimate = self.observations.last_estimate
         record.update(
             speed=round(observation.speed, 3),
+            speed_source=estimate.speed_source if estimate is not None else "none",
             desired_speed=round(self.controller.last_desired_speed, 3),
             command=observation.command,
             decisions=list(plan.decisions) if plan else [],
