@@ -12,6 +12,7 @@ every N ticks, act every tick) -> Plan -> controllers -> carla.VehicleControl.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from agent.planner_scheduler import PlannerScheduler  # noqa: E402
 from agent.tick_log import TickLog  # noqa: E402
 from controllers.command import VehicleCommand  # noqa: E402
 from controllers.driving_controller import DrivingController  # noqa: E402
+from controllers.parking_escape import EscapeStep, ParkingEscape  # noqa: E402
 from core.carla_compat import make_vehicle_control  # noqa: E402
 from planner.factory import build_planner  # noqa: E402
 from planner.interface import Plan, Planner  # noqa: E402
@@ -45,6 +47,8 @@ except ImportError:  # our own tools and tests: the compatible stand-in
     from agent.leaderboard_base import Track
 
 LOG = logging.getLogger("automot.agent")
+
+_NO_ESCAPE = EscapeStep(active=False, started=False, target_points_ego=None)
 
 # The leaderboard's contract for where agents may write per-route files.
 SAVE_PATH_ENV = "SAVE_PATH"
@@ -87,6 +91,7 @@ class AutoMoTAgent(AutonomousAgent):
         build_sensor_dicts(self.config.sensors)  # validate the rig now, not at the first tick
         self.observations = ObservationBuilder(self.config)
         self.controller = DrivingController(self.config.controllers)
+        self.escape = ParkingEscape(self.config.controllers.parking_escape)
         if self._planner is None:
             self._planner = build_planner(self.config.planner, self.config.model)
         self.scheduler = PlannerScheduler(self._planner, self.config.scheduler)
@@ -117,6 +122,10 @@ class AutoMoTAgent(AutonomousAgent):
         if not self._route_ready:
             self._prepare_route()
         command, record = self._tick(input_data, timestamp, tick)
+        if not all(math.isfinite(v) for v in (command.steer, command.throttle, command.brake)):
+            LOG.warning("tick %d: the controllers gave a non-finite command %s; braking", tick, command)
+            command = VehicleCommand.full_brake()
+        command = command.clipped()
         self.last_command = command
         if self._metric_info is not None and self.hero_actor is not None:
             self._metric_info.record(tick, self.hero_actor)
@@ -178,31 +187,77 @@ class AutoMoTAgent(AutonomousAgent):
 
         self._carla_drawer = CarlaDebugDrawer(world, self.config)
 
-    def _tick(self, input_data: dict[str, Any], timestamp: float, tick: int) -> tuple[VehicleCommand, dict]:
+    def _observe(self, input_data: Any, timestamp: float, tick: int) -> tuple[Any, list[str]]:
+        """(Observation or None, warnings) for this tick's input_data; None means: brake."""
         assert self.config is not None
-        record: dict[str, Any] = {"tick": tick, "timestamp": float(timestamp)}
-        if not self._route_ready:
-            LOG.warning("tick %d: no global plan yet, braking", tick)
-            return VehicleCommand.full_brake(), {**record, "warning": "no global plan"}
         try:
             frame = decode_input_data(input_data, self.config.sensors)
         except SensorDataError as exc:
-            LOG.warning("tick %d: %s; braking", tick, exc)
-            return VehicleCommand.full_brake(), {**record, "warning": str(exc)}
-        for warning in frame.warnings:
-            LOG.warning("tick %d: %s", tick, warning)
+            return None, [f"{exc}; braking"]
+        except Exception as exc:  # a reading no check foresaw: name it, brake, keep the route alive
+            LOG.exception("tick %d: decoding input_data failed", tick)
+            return None, [f"input_data could not be decoded ({type(exc).__name__}: {exc}); braking"]
+        warnings = list(frame.warnings)
         privileged = self._privileged_source() if self._privileged_source is not None else None
+        last = self.last_command or VehicleCommand.full_brake()
         try:
-            observation = self.observations.build(frame, tick, timestamp, privileged)
-        except ValueError as exc:  # e.g. no GNSS fix yet to place the car
-            LOG.warning("tick %d: %s; braking", tick, exc)
-            return VehicleCommand.full_brake(), {**record, "warning": str(exc)}
+            observation = self.observations.build(frame, tick, timestamp, privileged,
+                                                  control=(last.steer, last.throttle, last.brake))
+        except ValueError as exc:  # no GNSS fix yet to place the car, no speed estimate, heading lost
+            observation, error = None, f"{exc}; braking"
+        estimate = self.observations.last_estimate
+        if estimate is not None:
+            warnings.extend(estimate.warnings)
+        if observation is None:
+            warnings.append(error)
+        return observation, warnings
+
+    def _escape_step(self, observation: Any, tick: int) -> Any:
+        """The parking escape (off unless controllers.parking_escape.enabled), after the warm-up."""
+        assert self.config is not None
+        if tick < self.config.controllers.safety.warmup_ticks:
+            return _NO_ESCAPE
+        escape = self.escape.step(tick, observation.ego.position, observation.ego.yaw)
+        if escape.started:
+            skipped = self.observations.route_planner.skip_plan_points(
+                self.config.controllers.parking_escape.skip_plan_points)
+            self.controller.safety.reset_stuck()
+            LOG.warning("tick %d: parking escape: %s; skipped %d plan points", tick, escape.reason, skipped)
+        elif escape.reason:
+            LOG.info("tick %d: parking escape ended: %s", tick, escape.reason)
+        if escape.active:
+            self.controller.safety.reset_stuck()
+        return escape
+
+    def _tick(self, input_data: Any, timestamp: Any, tick: int) -> tuple[VehicleCommand, dict]:
+        assert self.config is not None
+        try:
+            timestamp = float(timestamp)
+        except (TypeError, ValueError):
+            LOG.warning("tick %d: timestamp %r is not a number", tick, timestamp)
+            timestamp = math.nan
+        record: dict[str, Any] = {"tick": tick, "timestamp": timestamp}
+        if not self._route_ready:
+            LOG.warning("tick %d: no global plan yet, braking", tick)
+            return VehicleCommand.full_brake(), {**record, "warning": "no global plan"}
+        observation, warnings = self._observe(input_data, timestamp, tick)
+        for warning in warnings:
+            LOG.warning("tick %d: %s", tick, warning)
+        if observation is None:
+            return VehicleCommand.full_brake(), {**record, "warning": "; ".join(warnings)}
+        escape = self._escape_step(observation, tick)
+        if escape.target_points_ego is not None:
+            observation = self.observations.with_target_points(observation, escape.target_points_ego)
         plan = self.scheduler.step(observation)
         if plan is None:  # the understanding expert has not produced its first cache
             command = VehicleCommand.full_brake()
         else:
             command = self.controller.step(plan, tick, observation.speed, observation.lidar_points,
-                                           fallback_route=observation.route)
+                                           fallback_route=observation.route, position=observation.ego.position)
+        if escape.active:
+            command = self.escape.command()
+            if observation.speed > self.config.controllers.longitudinal.max_speed_mps:
+                command = VehicleCommand.full_brake()
         self.last_plan, self.last_observation = plan, observation
         if self.config.logging.log_decisions and plan is not None and plan.decisions:
             LOG.debug("tick %d decisions: %s", tick, " ".join(plan.decisions))
@@ -210,12 +265,14 @@ class AutoMoTAgent(AutonomousAgent):
             self._debug_frames.record(tick, observation, plan, command, plan.decisions if plan else ())
         if self._carla_drawer is not None and self.hero_actor is not None:
             self._carla_drawer.update(self.hero_actor.get_transform(), plan, observation)
+        estimate = self.observations.last_estimate
         record.update(
             speed=round(observation.speed, 3),
+            speed_source=estimate.speed_source if estimate is not None else "none",
             desired_speed=round(self.controller.last_desired_speed, 3),
             command=observation.command,
             decisions=list(plan.decisions) if plan else [],
             steer=round(command.steer, 4), throttle=round(command.throttle, 4), brake=round(command.brake, 4),
-            warnings=frame.warnings,
+            warnings=warnings,
         )
         return command, record

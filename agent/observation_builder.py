@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -11,8 +12,9 @@ from planner.interface import EgoState, Observation
 from planner.route_planner import RoutePlanner, targets_in_ego
 from sensors.camera import FrameHistory, prepare_model_image
 from sensors.lidar import SweepMerger, lidar_to_bev, sensor_to_ego
+from sensors.rig import SPEED_ID
 from sensors.sensor_frame import SensorFrame
-from sensors.state_estimator import StateEstimator
+from sensors.state_estimator import StateEstimate, StateEstimateError, StateEstimator
 
 
 class ObservationBuilder:
@@ -24,22 +26,38 @@ class ObservationBuilder:
         self.history = FrameHistory(sensors.history_frames, sensors.history_stride_ticks)
         self.sweeps = SweepMerger()
         self.dt = 1.0 / sensors.sim_frequency_hz
+        self.last_estimate: StateEstimate | None = None
 
     def reset(self) -> None:
         self.state.reset()
         self.history.reset()
         self.sweeps.reset()
+        self.last_estimate = None
 
-    def build(self, frame: SensorFrame, tick: int, timestamp: float, privileged: Any = None) -> Observation:
-        cfg = self.config.sensors
+    def estimate(self, frame: SensorFrame, control: tuple[float, float, float]) -> StateEstimate:
+        """This tick's pose and speed; StateEstimateError when there is no pose or no speed to drive on."""
+        self.last_estimate = None
         gnss_xy = None if frame.gnss_world is None else frame.gnss_world[:2]
-        position, yaw = self.state.update(gnss_xy, frame.compass, frame.speed, self.dt)
+        estimate = self.state.update(gnss_xy, frame.compass, frame.speed, self.dt,
+                                     imu_forward_accel=float(frame.imu[0]), control=control)
+        self.last_estimate = estimate
+        if estimate.speed is None:
+            raise StateEstimateError(f"speedometer '{SPEED_ID}' gave no believable reading and GNSS/IMU give "
+                                     f"no speed estimate yet: the speed is unknown")
+        return estimate
+
+    def build(self, frame: SensorFrame, tick: int, timestamp: float, privileged: Any = None,
+              control: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> Observation:
+        """control: the previous tick's (steer, throttle, brake) (the 'ukf' estimator's model input)."""
+        cfg = self.config.sensors
+        estimate = self.estimate(frame, control)
+        position, yaw, speed = estimate.position, estimate.yaw, float(estimate.speed or 0.0)
         self.history.push(prepare_model_image(frame.images[cfg.front_camera_id], cfg))
         if cfg.lidar is not None and len(frame.lidar):
             points = self.sweeps.merge(sensor_to_ego(frame.lidar, cfg.lidar), position, yaw)
         else:
             points = self.sweeps.merge(np.zeros((0, 4), dtype=np.float32), position, yaw)
-        targets = self.route_planner.update(position)
+        targets = self.route_planner.update(position, self.dt)
         target_points, route = targets_in_ego(targets, position, yaw)
         extra = {cid: img for cid, img in frame.images.items() if cid != cfg.front_camera_id}
         return Observation(
@@ -48,11 +66,16 @@ class ObservationBuilder:
             images=self.history.stack(),
             lidar_bev=lidar_to_bev(points, cfg.bev),
             lidar_points=points,
-            speed=frame.speed,
+            speed=speed,
             target_points=target_points,
             command=targets.command,
             route=route,
-            ego=EgoState(position=position, yaw=yaw, speed=frame.speed),
+            ego=EgoState(position=position, yaw=yaw, speed=speed),
             extra_images=extra,
             privileged=privileged,
         )
+
+    @staticmethod
+    def with_target_points(observation: Observation, target_points_ego: np.ndarray) -> Observation:
+        """The observation with other target points (parking escape overrides what the planner sees)."""
+        return replace(observation, target_points=np.asarray(target_points_ego, dtype=np.float32))

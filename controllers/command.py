@@ -11,6 +11,11 @@ class VehicleCommand:
     throttle: float  # [0, 1]
     brake: float  # [0, 1]
 
+    def clipped(self) -> VehicleCommand:
+        """The same command inside CARLA's ranges."""
+        return VehicleCommand(steer=min(1.0, max(-1.0, self.steer)), throttle=min(1.0, max(0.0, self.throttle)),
+                              brake=min(1.0, max(0.0, self.brake)))
+
     @staticmethod
     def full_brake() -> VehicleCommand:
         return VehicleCommand(steer=0.0, throttle=0.0, brake=1.0)

@@ -35,8 +35,9 @@ class DrivingController:
         return plan.route if length >= self.config.lateral.min_route_length_m else fallback_route
 
     def step(self, plan: Plan, tick: int, speed: float, lidar_points_ego: np.ndarray,
-             fallback_route: np.ndarray | None = None) -> VehicleCommand:
-        safety = self.safety.step(tick, speed, lidar_points_ego)
+             fallback_route: np.ndarray | None = None, position: np.ndarray | None = None) -> VehicleCommand:
+        """position: the ego's world [2] m (the parked-start check reads it)."""
+        safety = self.safety.step(tick, speed, lidar_points_ego, position)
         self.last_safety = safety
         steer = self.lateral.step(self.steering_route(plan, fallback_route), speed)
         steer = float(np.clip(steer, -self.config.max_steer, self.config.max_steer))

@@ -8,6 +8,7 @@ import numpy as np
 
 from controllers.controller_config import LateralConfig
 from controllers.pid import PID
+from controllers.route_interpolation import pchip_route
 from core.frames import resample_polyline
 
 
@@ -25,9 +26,16 @@ class LateralController:
         return int(np.clip(round(index), c.lookahead_min, c.lookahead_max))
 
     def lookahead_point(self, route_ego: np.ndarray, speed_mps: float) -> np.ndarray:
-        """The route (ego frame) resampled at 0.1 m from the car, read at the speed's look-ahead index."""
-        route = np.vstack([np.zeros((1, 2)), np.asarray(route_ego, dtype=np.float64)])
+        """The route (ego frame) resampled every interpolation_step_m, read at the speed's look-ahead index.
+
+        'linear': point `index` lies index x step from the car along straight segments, extended
+        past the route's end. 'pchip': the official read-out, point `index` of a PCHIP curve sampled
+        from one step on, clamped to the route's end."""
         index = self.lookahead_index(speed_mps)
+        if self.config.interpolation == "pchip":
+            dense = pchip_route(route_ego, self.config.interpolation_step_m)
+            return dense[min(index, len(dense) - 1)]
+        route = np.vstack([np.zeros((1, 2)), np.asarray(route_ego, dtype=np.float64)])
         dense = resample_polyline(route, self.config.interpolation_step_m, count=index + 1)
         return dense[index]
 

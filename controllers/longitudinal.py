@@ -34,9 +34,13 @@ class LongitudinalController:
         brake = desired_speed < c.brake_below_speed_mps or (speed / max(desired_speed, 1e-6)) > c.brake_over_ratio
         if speed > c.max_speed_mps:
             brake = True
+        error = desired_speed - speed
+        if c.max_speed_error_mps > 0:
+            error = float(np.clip(error, 0.0, c.max_speed_error_mps))
         if brake:
-            # keep the PID's memory consistent with "no acceleration wanted"
-            self.pid.step(0.0)
+            # keep the PID's memory consistent with "no acceleration wanted" (or, as the
+            # official agent does, with the speed deficit it would see when driving)
+            self.pid.step(error if c.pid_error_while_braking else 0.0)
             return 0.0, c.brake_strength
-        throttle = self.pid.step(desired_speed - speed)
+        throttle = self.pid.step(error)
         return float(np.clip(throttle, 0.0, c.max_throttle)), 0.0

@@ -12,15 +12,19 @@ from controllers.controller_config import PIDConfig
 class PID:
     """PID over a sliding window of errors: I = mean of the window, D = last difference.
 
-    The window bounds the integral, so a long stop cannot wind it up.
+    The window bounds the integral, so a long stop cannot wind it up. It starts full of zeros,
+    or empty (`prefill_window: false`), then the first ticks average the errors seen so far.
     """
 
     def __init__(self, config: PIDConfig) -> None:
         self.config = config
-        self._errors: deque[float] = deque([0.0] * config.window, maxlen=config.window)
+        self._errors: deque[float] = deque(maxlen=config.window)
+        self.reset()
 
     def reset(self) -> None:
-        self._errors.extend([0.0] * self.config.window)
+        self._errors.clear()
+        if self.config.prefill_window:
+            self._errors.extend([0.0] * self.config.window)
 
     def step(self, error: float) -> float:
         self._errors.append(float(error))

@@ -4,12 +4,17 @@ Why hand-written and not a library: the rules users need are few and exact —
 an unknown key is an error naming it and the closest valid key, a value of the
 wrong type names its dotted path, and each dataclass validates its own ranges
 in `__post_init__` by raising `ConfigError`. Nothing reads environment variables.
+
+YAML is read with two changes to PyYAML's safe loader: a key given twice in one mapping
+is an error (PyYAML keeps the last silently), and `1e9` is a float as in YAML 1.2
+(YAML 1.1, which PyYAML follows, wants `1.0e+9` and reads `1e9` as a string).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from pathlib import Path
@@ -22,6 +27,37 @@ T = TypeVar("T")
 
 class ConfigError(ValueError):
     """A configuration value or key is invalid; the message names the dotted path."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader + duplicate keys rejected + YAML 1.2 exponent floats without a dot."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise ConfigError(f"duplicate key {key!r} on line {line} (first given on line {seen[key]})")
+            if isinstance(key, (str, int, float, bool)):
+                seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+# Only what the 1.1 float pattern misses: digits with an exponent and no dot ('1e9', '-2E-3');
+# checked before the int pattern, so '10' stays an int.
+_EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$")
+# A copy: the resolver table is a class attribute PyYAML's own loaders share.
+_StrictLoader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+for _first in "+-0123456789":
+    _StrictLoader.yaml_implicit_resolvers[_first] = (
+        [("tag:yaml.org,2002:float", _EXPONENT_FLOAT)] + _StrictLoader.yaml_implicit_resolvers.get(_first, []))
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StrictLoader.construct_mapping)
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML text -> data, with the strict rules above (ConfigError for a duplicate key)."""
+    return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
 
 
 def _closest(name: str, options: list[str]) -> str:
@@ -67,10 +103,14 @@ def _convert(value: Any, annotation: Any, path: str) -> Any:
             raise ConfigError(f"{path}: expected true/false, got {value!r}.")
         return value
     if annotation is int:
+        if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
+            return int(value)  # 2e5 written for a count
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{path}: expected an integer, got {value!r}.")
         return value
     if annotation is float:
+        if isinstance(value, str) and _looks_numeric(value):
+            raise ConfigError(f"{path}: expected a number, got the string {value!r}: write it without quotes.")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{path}: expected a number, got {value!r}.")
         return float(value)
@@ -79,6 +119,14 @@ def _convert(value: Any, annotation: Any, path: str) -> Any:
             raise ConfigError(f"{path}: expected a string, got {value!r}.")
         return value
     raise ConfigError(f"{path}: unsupported config type {annotation!r}.")
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def from_dict(cls: type[T], data: dict[str, Any], path: str = "") -> T:
@@ -111,9 +159,11 @@ def load_yaml(cls: type[T], path: str | Path) -> T:
     if not path.is_file():
         raise ConfigError(f"Config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = parse_yaml(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping, got {type(data).__name__}.")
     try:

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from core.typed_config import ConfigError
 from launch.cmd_evaluate import add_common_arguments, load_config_from_args
-from launch.doctor import Finding, blocking_failures, run_doctor
+from launch.doctor import EMBEDDED_NOTE, Finding, blocking_failures, run_doctor
 from launch.evaluate_plan import PlanError, parse_gpus
 
 STYLES = {"ok": "green", "FAIL": "bold red", "warn": "yellow"}
@@ -18,7 +18,7 @@ STYLES = {"ok": "green", "FAIL": "bold red", "warn": "yellow"}
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("doctor", help="check CARLA, the leaderboard, GPUs, ports and Vulkan",
-                                   description=__doc__)
+                                   description=f"{__doc__} {EMBEDDED_NOTE}.")
     parser.add_argument("--gpus", default="0", help="GPU indices the evaluation will use (default 0)")
     parser.add_argument("--workers-per-gpu", type=int, default=1)
     add_common_arguments(parser)
@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[bold red]{len(blocked)} problem(s) block a CARLA run.[/]")
         for f in blocked:
             console.print(f"  {f.check}: {f.fix}", highlight=False)
+        console.print(f"({EMBEDDED_NOTE}.)", highlight=False)
         return 1
     console.print("[green]ready to evaluate on CARLA[/]")
+    console.print(f"({EMBEDDED_NOTE}.)", highlight=False)
     return 0

@@ -3,21 +3,26 @@
     automot evaluate --simulator carla --routes bench2drive220.xml --config agent.yaml --out runs/b2d \\
         --gpus 0,1,2,3 --workers-per-gpu 2 [--launch-config launch.yaml] [--set recovery.crash_limit=2]
 
-Running the same command again continues every shard from its checkpoint.
+Running the same command again continues every shard from its checkpoint. One launcher per
+--out (a lock file, launch/launcher_lock.py); a launcher that was killed leaves a record of
+its process groups, and the next run stops what of them still runs before starting.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 
-import yaml
 from rich.console import Console
 
-from core.typed_config import ConfigError
+from core.typed_config import ConfigError, parse_yaml
 from launch.evaluate_plan import PlanError, make_plan, parse_gpus
 from launch.launch_config import LaunchConfig, load_launch_config
-from launch.leaderboard_command import PathsError, resolve_paths
+from launch.launcher_lock import LauncherLock, LauncherLockError
+from launch.leaderboard_command import PathsError, ResolvedPaths, resolve_paths
+
+GROUPS_RECORD = "launcher_processes.json"  # next to the lock: the process groups of the running launcher
 
 
 def parse_overrides(items: list[str] | None) -> dict:
@@ -27,7 +32,7 @@ def parse_overrides(items: list[str] | None) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set expects key=value, got {item!r}")
-        overrides[key.strip()] = yaml.safe_load(value) if value.strip() else ""
+        overrides[key.strip()] = parse_yaml(value) if value.strip() else ""
     return overrides
 
 
@@ -67,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         if args.simulator == "embedded":
             return run_embedded(args)
         return run_carla(args, console)
-    except (ConfigError, PlanError, PathsError, FileNotFoundError) as exc:
+    except (ConfigError, PlanError, PathsError, FileNotFoundError, LauncherLockError) as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False)
         return 2
 
@@ -83,13 +88,25 @@ def run_carla(args: argparse.Namespace, console: Console) -> int:
     gpus = parse_gpus(args.gpus)
     if args.workers_per_gpu < 1:
         raise PlanError(f"--workers-per-gpu must be >= 1, got {args.workers_per_gpu}")
-    n_shards = args.shards or len(gpus) * args.workers_per_gpu
     paths = resolve_paths(config.paths) if args.backend == "local" else None  # before anything is written
+    # A SLURM job runs one shard: it locks that shard's folder, so the jobs of one plan run side by side.
+    lock_dir = Path(args.out).resolve() / ("shards/" + args.shard if args.shard else "")
+    with LauncherLock(lock_dir) as lock:
+        if lock.stale_holder:
+            console.print(f"taking over the lock of a launcher that is gone (pid {lock.stale_holder.get('pid')})",
+                          highlight=False)
+        return _run_carla_locked(args, console, config, gpus, paths, lock_dir)
+
+
+def _run_carla_locked(args: argparse.Namespace, console: Console, config: LaunchConfig, gpus: tuple[int, ...],
+                      paths: ResolvedPaths | None, lock_dir: Path) -> int:
+    n_shards = args.shards or len(gpus) * args.workers_per_gpu
     plan = make_plan(Path(args.routes), Path(args.out), Path(args.config), gpus, n_shards, config)
     if args.backend == "slurm":
         from launch.slurm_backend import SlurmBackend, SlurmError
 
         backend = SlurmBackend(plan, config, console, record=args.record)
+        signal.signal(signal.SIGHUP, signal.default_int_handler)  # a lost terminal stops the waiting like Ctrl-C
         try:
             backend.submit_pending(first=True)
             if args.submit_only:
@@ -116,5 +133,6 @@ def run_carla(args: argparse.Namespace, console: Console) -> int:
     from launch.local_runner import run_local
 
     result = run_local(plan, paths, config, record=args.record, console=console,
-                       shard_names=(args.shard,) if args.shard else None, report=not args.no_report and not args.shard)
+                       shard_names=(args.shard,) if args.shard else None, report=not args.no_report and not args.shard,
+                       groups_record=lock_dir / GROUPS_RECORD)
     return result.exit_code

@@ -6,6 +6,8 @@
 Writes <out>/simulation_results.json (the leaderboard's checkpoint format, rewritten after every
 route; a re-run resumes and skips finished routes), <out>/<save_name>/metric_info.json (comfort),
 and with --video <out>/<save_name>/topdown.mp4. Prints the run's DS / SR / abilities at the end.
+Ctrl-C stops after saying so; the routes finished until then are kept and the same command
+resumes. A resume refuses a folder that holds another route file or config.
 """
 
 from __future__ import annotations
@@ -13,6 +15,19 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+
+EXIT_INTERRUPTED = 130
+EXIT_REFUSED = 2
+
+
+def remove_stale_temporaries(out: Path) -> list[Path]:
+    """Delete the '.<name>.<random>.tmp' files core/atomic_files leaves behind when a run is killed mid-write."""
+    removed = []
+    for path in Path(out).rglob(".*.tmp"):
+        if path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,6 +64,7 @@ def run_embedded_evaluation(routes: Path, config: Path | None, out: Path, agent:
     from sim.agents import AutoMoTAgentFactory
     from sim.config import load_sim_config
     from sim.evaluation import RunOptions, evaluate
+    from sim.resume_check import EvaluationMismatch
 
     console = Console()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -57,6 +73,9 @@ def run_embedded_evaluation(routes: Path, config: Path | None, out: Path, agent:
         cfg = replace(cfg, seed=seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    stale = remove_stale_temporaries(out)
+    if stale:
+        console.print(f"removed {len(stale)} unfinished temporary file(s) of an earlier run", highlight=False)
     factory = AutoMoTAgentFactory(out, str(config) if config else None, expert=agent == "expert",
                                   expert_config=cfg.expert)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:5.1f}% RC"),
@@ -80,7 +99,15 @@ def run_embedded_evaluation(routes: Path, config: Path | None, out: Path, agent:
 
     options = RunOptions(out, resume=resume, video=video, on_tick=on_tick,
                          on_route_start=on_start, on_route_end=on_end)
-    with progress:
-        results = evaluate(str(routes), factory, cfg, options)
+    try:
+        with progress:
+            results = evaluate(str(routes), factory, cfg, options)
+    except KeyboardInterrupt:
+        console.print(f"stopped; run the same command again to resume (finished routes are kept in {out})",
+                      highlight=False)
+        return EXIT_INTERRUPTED
+    except EvaluationMismatch as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        return EXIT_REFUSED
     print_summary(console, results.path, str(routes), out)
     return 0 if results.entry_status == "Finished" else 1

@@ -1,10 +1,14 @@
 """`automot doctor`: is this machine ready to evaluate on CARLA? Each problem with a one-line fix.
 
 Checks: CARLA_ROOT / LEADERBOARD_ROOT / SCENARIO_RUNNER_ROOT, the server binary, client vs
-server version, what the leaderboard imports (run with the evaluator's interpreter and
-PYTHONPATH), py_trees 0.8.3, the Python >= 3.9 source fixes the leaderboard needs
-(`Element.getchildren()` ...), GPUs, free ports, Vulkan. A failed blocking check makes
-the command exit non-zero.
+server version, whether the evaluator's Python has a client wheel of that CARLA at all
+(0.9.15: Python 3.8 and 3.10 only; the agent needs >= 3.10), what the leaderboard imports
+(run with the evaluator's interpreter and PYTHONPATH), py_trees 0.8.3, the Python >= 3.9
+source fixes the leaderboard needs (`Element.getchildren()` ...), GPUs, free ports, Vulkan.
+A failed blocking check makes the command exit non-zero. Installing the client has one fix
+everywhere (`client_install_fix`): the server's own wheel, with the evaluator's interpreter.
+
+None of this is needed for `automot sim`, the embedded simulator: it runs without CARLA.
 """
 
 from __future__ import annotations
@@ -172,22 +176,71 @@ def import_fix(module: str, error: str) -> str:
     return f"fix the import error above in {module}"
 
 
-def check_probe(probe: dict, carla_root: Path, config: LaunchConfig) -> list[Finding]:
+EMBEDDED_NOTE = "automot sim (the embedded simulator) runs without CARLA: none of these checks concern it"
+
+
+def client_wheels(carla_root: Path, version: str) -> dict[str, Path | None]:
+    """Python 'X.Y' -> the release's own client wheel for it (None: only on the package index)."""
+    dist = carla_root / "PythonAPI" / "carla" / "dist"
+    wheels: dict[str, Path | None] = {}
+    if dist.is_dir():
+        for path in sorted(dist.glob(f"carla-{version}-cp3*-*.whl")):
+            match = re.match(rf"carla-{re.escape(version)}-cp3(\d+)-", path.name)
+            if match:
+                wheels[f"3.{match.group(1)}"] = path
+    return wheels
+
+
+def known_wheel_pythons(carla_root: Path, version: str, config: LaunchConfig) -> dict[str, Path | None]:
+    wheels = {py: None for v, pys in config.doctor.client_wheel_pythons if v == version for py in pys}
+    wheels.update(client_wheels(carla_root, version))
+    return wheels
+
+
+def client_install_fix(python_cmd: str, python: tuple[int, ...], version: str, carla_root: Path,
+                       config: LaunchConfig) -> str:
+    """The one fix for a missing or mismatched CARLA client, for the evaluator's interpreter."""
+    py = f"{python[0]}.{python[1]}"
+    wheels = known_wheel_pythons(carla_root, version, config)
+    if py in wheels and python >= (3, 10):
+        wheel = wheels[py]
+        return f"{python_cmd} -m pip install {wheel if wheel is not None else f'carla=={version}'}"
+    usable = sorted((p for p in wheels if tuple(map(int, p.split("."))) >= (3, 10)), key=lambda p: tuple(map(int, p.split("."))))
+    target = usable[0] if usable else "3.10"
+    return (f"make a Python {target} environment for the evaluator (python{target} -m venv ...), install automot "
+            f"and the client there (python -m pip install {wheels.get(target) or f'carla=={version}'}), "
+            f"and set paths.python to its interpreter")
+
+
+def check_probe(probe: dict, carla_root: Path, config: LaunchConfig, python_cmd: str = "python") -> list[Finding]:
     findings = []
     python = tuple(probe["python"])
     py_text = ".".join(map(str, python))
-    findings.append(Finding("evaluator Python", python >= (3, 10), py_text,
-                            "" if python >= (3, 10) else "use Python >= 3.10 (paths.python); CARLA 0.9.15 has 3.10 wheels"))
     client, server = probe["versions"].get("carla"), server_version(carla_root)
+    wanted = server or "0.9.15"
+    wheels = known_wheel_pythons(carla_root, wanted, config)
+    has_wheel = f"{python[0]}.{python[1]}" in wheels or not wheels  # unknown release: cannot tell
+    if python < (3, 10):
+        findings.append(Finding("evaluator Python", False, f"{py_text}: the agent's code needs Python >= 3.10",
+                                client_install_fix(python_cmd, python, wanted, carla_root, config)))
+    elif client != wanted and not has_wheel:
+        findings.append(Finding("evaluator Python", False,
+                                f"{py_text}: CARLA {wanted} has client wheels for Python "
+                                f"{', '.join(sorted(wheels, key=lambda p: tuple(map(int, p.split('.')))))} only",
+                                client_install_fix(python_cmd, python, wanted, carla_root, config)))
+    else:
+        findings.append(Finding("evaluator Python", True, py_text))
     if client is None:
-        findings.append(Finding("carla client", False, "not installed", f"pip install carla=={server or '0.9.15'}"))
+        findings.append(Finding("carla client", False, "not installed",
+                                client_install_fix(python_cmd, python, wanted, carla_root, config)))
     elif server is None:
         findings.append(Finding("client/server version", False, f"client {client}; server version unknown "
                                 f"(no carla-<version> file in PythonAPI/carla/dist)",
                                 "check that CARLA_ROOT is a CARLA release package", blocking=False))
     else:
         findings.append(Finding("client/server version", client == server, f"client {client}, server {server}",
-                                "" if client == server else f"pip install carla=={server}"))
+                                "" if client == server else client_install_fix(python_cmd, python, server, carla_root,
+                                                                                  config)))
     trees = probe["versions"].get("py_trees")
     want = config.doctor.py_trees_version
     findings.append(Finding("py_trees", trees == want, f"{trees or 'not installed'} (needs {want})",
@@ -278,7 +331,7 @@ def run_doctor(config: LaunchConfig, environ: dict[str, str], gpus: tuple[int, .
             findings.append(Finding("import probe", False, f"{paths.python} could not run the probe: {error}",
                                     "set paths.python to a working interpreter"))
         else:
-            findings.extend(check_probe(probe, paths.carla_root, config))
+            findings.extend(check_probe(probe, paths.carla_root, config, str(paths.python)))
             findings.extend(scan_source_fixes([paths.leaderboard_root, paths.scenario_runner_root],
                                               tuple(probe["python"])))
     findings.append(check_gpus(config, gpus))

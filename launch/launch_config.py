@@ -150,6 +150,9 @@ class DoctorConfig:
     """What `automot doctor` checks against."""
 
     py_trees_version: str = "0.8.3"  # the leaderboard's scenario trees need exactly this
+    # Python versions with a client wheel of a CARLA release (on the package index and in the
+    # release's PythonAPI/carla/dist), for Pythons the dist folder does not show.
+    client_wheel_pythons: tuple[tuple[str, tuple[str, ...]], ...] = (("0.9.15", ("3.8", "3.10")),)
     # Imported with the evaluator's interpreter and PYTHONPATH: what the leaderboard needs at run time.
     import_modules: tuple[str, ...] = (
         "carla",

@@ -1,9 +1,12 @@
 """Run an evaluation plan on this machine: one worker thread per shard, K per GPU.
 
-Ctrl-C (SIGINT) or SIGTERM: the workers stop at their next look, every process group
-this command started (servers, evaluators, the servers evaluators started) gets
-SIGTERM, then SIGKILL after `server.stop_grace_s`; nothing else is touched. Running
-the same command again continues from the shards' checkpoints.
+Ctrl-C (SIGINT), SIGTERM or SIGHUP (the terminal went away): the workers stop at their
+next look, every process group this command started (servers, evaluators, the servers
+evaluators started) gets SIGTERM, then SIGKILL after `server.stop_grace_s`; nothing else
+is touched. Running the same command again continues from the shards' checkpoints.
+
+A launcher killed outright (SIGKILL) cannot clean up: the groups it owned are recorded in
+`groups_record` as they start, and the next run stops what of them still runs first.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from launch.evaluate_plan import EvaluationPlan
 from launch.launch_config import LaunchConfig
 from launch.leaderboard_command import ResolvedPaths, server_mode
 from launch.ports import PortAllocator
-from launch.process_groups import ProcessGroups
+from launch.process_groups import ProcessGroups, stop_leftover_groups
 from launch.progress_view import ProgressView
 from launch.results_report import merge_plan_results, write_report
 from launch.shard_worker import ShardWorker
@@ -36,8 +39,11 @@ class LocalRunResult:
     results_file: Path | None
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 class _StopOnSignals:
-    """Turns SIGINT/SIGTERM into a stop event while active (main thread only)."""
+    """Turns SIGINT/SIGTERM/SIGHUP into a stop event while active (main thread only)."""
 
     def __init__(self, stop_event: threading.Event) -> None:
         self.stop_event = stop_event
@@ -50,7 +56,7 @@ class _StopOnSignals:
 
     def __enter__(self) -> _StopOnSignals:
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in STOP_SIGNALS:
                 self._previous[sig] = signal.signal(sig, self._handler)
         return self
 
@@ -61,11 +67,19 @@ class _StopOnSignals:
 
 def run_local(plan: EvaluationPlan, paths: ResolvedPaths, config: LaunchConfig, *, record: bool = False,
               console: Console | None = None, stop_event: threading.Event | None = None,
-              shard_names: tuple[str, ...] | None = None, report: bool = True) -> LocalRunResult:
-    """Run (or continue) the plan's shards; `shard_names` limits it to some (a SLURM job runs one)."""
+              shard_names: tuple[str, ...] | None = None, report: bool = True,
+              groups_record: Path | None = None) -> LocalRunResult:
+    """Run (or continue) the plan's shards; `shard_names` limits it to some (a SLURM job runs one).
+
+    groups_record: where the owned process groups are kept on disk (see the module doc)."""
     console = console or Console()
     stop_event = stop_event or threading.Event()
-    groups = ProcessGroups()
+    if groups_record is not None:
+        leftovers = stop_leftover_groups(groups_record, config.server.stop_grace_s)
+        if leftovers:
+            console.print(f"stopped {len(leftovers)} process group(s) a previous launcher left running: "
+                          + ", ".join(f"{g.label} (pgid {g.pgid})" for g in leftovers), highlight=False)
+    groups = ProcessGroups(groups_record)
     allocator = PortAllocator(config.ports, host=config.server.host)
     mode = server_mode(config, paths)
     shards = [s for s in plan.shards if shard_names is None or s.name in shard_names]

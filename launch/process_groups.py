@@ -9,10 +9,15 @@ a process we started and adds them to the registry.
 A group is identified by its leader's pid and start time (/proc/<pid>/stat field 22):
 before a signal is sent, the leader is checked to be the same process, so a recycled
 pid is never signalled.
+
+With a `record_file` the registry is kept on disk as it changes, so a launcher that was
+killed (SIGKILL, a lost terminal) leaves a list the next run reads: `stop_leftover_groups`
+stops what of it still runs before new servers start.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +25,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from core.atomic_files import atomic_write_json
 
 PROC = Path("/proc")
 
@@ -90,9 +97,35 @@ class OwnedGroup:
 class ProcessGroups:
     """Registry of the process groups one automot command owns; thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, record_file: Path | None = None) -> None:
         self._groups: dict[int, OwnedGroup] = {}
         self._lock = threading.Lock()
+        self.record_file = record_file
+        self._save()
+
+    def _save(self) -> None:
+        if self.record_file is None:
+            return
+        with self._lock:
+            rows = [vars(g) for g in self._groups.values()]
+            atomic_write_json(self.record_file, {"launcher_pid": os.getpid(), "groups": rows})
+
+    @classmethod
+    def from_record(cls, record_file: Path) -> ProcessGroups:
+        """The registry a (possibly dead) launcher left in record_file; not written back."""
+        groups = cls()
+        try:
+            data = json.loads(Path(record_file).read_text())
+            rows = data.get("groups", []) if isinstance(data, dict) else []
+        except (OSError, ValueError):
+            rows = []
+        for row in rows:
+            try:
+                group = OwnedGroup(int(row["pgid"]), int(row["leader_start_time"]), str(row["label"]))
+            except (KeyError, TypeError, ValueError):
+                continue
+            groups._groups[group.pgid] = group
+        return groups
 
     def spawn(self, argv: list[str], *, label: str, log_path: Path, env: dict[str, str],
               cwd: Path | None = None) -> subprocess.Popen:
@@ -116,7 +149,10 @@ class ProcessGroups:
             return False
         start_time = stat.start_time if stat is not None else -1
         with self._lock:
+            added = pgid not in self._groups
             self._groups.setdefault(pgid, OwnedGroup(pgid, start_time, label))
+        if added:
+            self._save()
         return True
 
     def adopt_descendant_groups(self, root_pid: int, label: str) -> list[int]:
@@ -176,6 +212,7 @@ class ProcessGroups:
         if not self._is_ours(group):  # the pid was recycled: that group is someone else's now
             with self._lock:
                 self._groups.pop(pgid, None)
+            self._save()
             return
         self._signal(group, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
@@ -188,6 +225,7 @@ class ProcessGroups:
                 time.sleep(0.05)
         with self._lock:
             self._groups.pop(pgid, None)
+        self._save()
 
     def kill_all(self, grace_s: float) -> None:
         """Stop every owned group: SIGTERM all at once, one shared grace period, then SIGKILL."""
@@ -207,3 +245,18 @@ class ProcessGroups:
             os.killpg(group.pgid, sig)
         except (ProcessLookupError, PermissionError):
             pass
+
+
+def stop_leftover_groups(record_file: Path, grace_s: float) -> list[OwnedGroup]:
+    """Stop the groups a previous launcher recorded that still run (and the groups their processes
+    started in other sessions); returns those found alive. Recycled pids are left alone."""
+    if not Path(record_file).is_file():
+        return []
+    leftovers = ProcessGroups.from_record(record_file)
+    alive = [g for g in leftovers.owned() if leftovers.alive(g.pgid)]
+    for group in alive:  # e.g. a server an evaluator started with setsid, not adopted before the kill
+        for member in group_members(group.pgid):
+            leftovers.adopt_descendant_groups(member.pid, f"{group.label} (child)")
+    found = [g for g in leftovers.owned() if leftovers.alive(g.pgid)]
+    leftovers.kill_all(grace_s)
+    return found

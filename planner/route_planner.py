@@ -19,11 +19,6 @@ from core.frames import polyline_lengths, resample_polyline, world_to_ego
 from planner.planner_config import RoutePlannerConfig
 from sensors.gnss import DEFAULT_GEO_REFERENCE, GeoReference, gnss_to_world
 
-# How far behind / ahead of the last progress the projection may look (m): a
-# window keeps a route that loops back near itself from jumping ahead.
-_SEARCH_BEHIND_M = 5.0
-_SEARCH_AHEAD_M = 80.0
-
 
 class GlobalPlanError(ValueError):
     """The global plan handed to the agent is malformed."""
@@ -77,6 +72,7 @@ class RoutePlanner:
         self._dense: np.ndarray | None = None  # [M, 2] world, 0.5 m spacing
         self._dense_s: np.ndarray | None = None  # [M]
         self._progress_index = 0
+        self._progress_started = False  # the first update may place the car anywhere in the window
 
     @property
     def dense_route_world(self) -> np.ndarray:
@@ -105,6 +101,7 @@ class RoutePlanner:
         self._dense = dense
         self._dense_s = polyline_lengths(self._dense)
         self._progress_index = 0
+        self._progress_started = False
 
     def _point_at(self, s: float) -> np.ndarray:
         """World point at arc length s; beyond the end, extended along the last direction."""
@@ -116,34 +113,71 @@ class RoutePlanner:
         direction = direction / np.linalg.norm(direction)
         return self._dense[-1] + (s - total) * direction
 
-    def _update_progress(self, position: np.ndarray) -> float:
+    def _update_progress(self, position: np.ndarray, dt: float | None) -> float:
         assert self._dense is not None and self._dense_s is not None
+        cfg = self.config
         s_now = self._dense_s[self._progress_index]
-        lo = np.searchsorted(self._dense_s, s_now - _SEARCH_BEHIND_M)
-        hi = np.searchsorted(self._dense_s, s_now + _SEARCH_AHEAD_M, side="right")
+        lo = np.searchsorted(self._dense_s, s_now - cfg.search_behind_m)
+        hi = np.searchsorted(self._dense_s, s_now + cfg.search_ahead_m, side="right")
         window = self._dense[lo:hi]
         nearest = lo + int(np.argmin(np.sum((window - position[:2]) ** 2, axis=1)))
         # never walk backwards: a car that reverses a little keeps its targets
-        self._progress_index = max(self._progress_index, nearest)
+        index = max(self._progress_index, nearest)
+        if dt is not None and self._progress_started:
+            # ... nor forwards faster than a car drives: one bad position must not skip the route ahead
+            reach = s_now + cfg.max_progress_speed_mps * dt + cfg.progress_slack_m
+            index = min(index, max(self._progress_index, int(np.searchsorted(self._dense_s, reach, side="right")) - 1))
+        self._progress_index = index
+        self._progress_started = True
         return float(self._dense_s[self._progress_index])
 
-    def update(self, position: np.ndarray) -> RouteTargets:
+    def skip_plan_points(self, count: int) -> int:
+        """Move progress to the `count`-th plan point ahead (keeping the last two); returns how many were skipped.
+
+        The official agent's parking escape pops route points so its next target lies farther on."""
+        assert self._sparse_s is not None and self._dense_s is not None
+        s_now = self._dense_s[self._progress_index]
+        ahead = np.nonzero(self._sparse_s > s_now + 1e-6)[0]
+        ahead = ahead[:max(0, len(ahead) - 2)][:count]
+        if len(ahead) == 0:
+            return 0
+        s_target = self._sparse_s[ahead[-1]]
+        self._progress_index = max(self._progress_index, int(np.searchsorted(self._dense_s, s_target - 1e-6)))
+        return len(ahead)
+
+    def _reach_m(self, index: int) -> float:
+        """How far ahead of the car plan point `index` must lie to be a target."""
+        assert self._options is not None
+        lane_change = int(self._options[index]) in (RoadOption.CHANGELANELEFT, RoadOption.CHANGELANERIGHT)
+        return self.config.min_distance_m * (self.config.lane_change_reach_factor if lane_change else 1.0)
+
+    def update(self, position: np.ndarray, dt: float | None = None) -> RouteTargets:
+        """Targets for the car at `position` (world m). With `dt` (s since the last update) the
+        progress advances at most what a car can drive in that time."""
         if not self.is_set:
             raise RuntimeError("RoutePlanner.update() before set_route()")
         assert self._sparse_s is not None and self._options is not None and self._dense_s is not None
         cfg = self.config
-        s_ego = self._update_progress(np.asarray(position, dtype=np.float64))
+        s_ego = self._update_progress(np.asarray(position, dtype=np.float64), dt)
+        reach = np.array([self._reach_m(i) for i in range(len(self._sparse_s))])
         targets_s = []
-        s_from = s_ego + cfg.min_distance_m
-        for _ in range(2):
-            upcoming = np.nonzero(self._sparse_s >= s_from - 1e-6)[0]
-            s_next = self._sparse_s[upcoming[0]] if len(upcoming) else max(self._sparse_s[-1], s_from)
+        first_target_index = len(self._sparse_s) - 1
+        s_from = s_ego
+        for k in range(2):
+            upcoming = np.nonzero(self._sparse_s >= s_from + (reach if k == 0 else 0.0) - 1e-6)[0]
+            if k == 0 and len(upcoming):
+                first_target_index = int(upcoming[0])
+            fallback = max(self._sparse_s[-1], s_from + (cfg.min_distance_m if k == 0 else 0.0))
+            s_next = self._sparse_s[upcoming[0]] if len(upcoming) else fallback
             anchor = targets_s[-1] if targets_s else s_ego
             s_next = min(s_next, anchor + cfg.max_distance_m)
             targets_s.append(float(s_next))
             s_from = s_next + 1e-3
-        approaching = np.nonzero(self._sparse_s > s_ego)[0]
-        option_index = approaching[0] if len(approaching) else len(self._options) - 1
+        if cfg.command_source == "before_target":
+            option_index = max(0, first_target_index - 1)
+        else:
+            approaching = np.nonzero(self._sparse_s > s_ego)[0]
+            option_index = approaching[0] if len(approaching) else len(self._options) - 1
         command = int(self._options[option_index])
         if command == RoadOption.VOID:
             command = int(RoadOption.LANEFOLLOW)

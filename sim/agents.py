@@ -39,8 +39,8 @@ class AutoMoTAgentFactory:
         config = load_agent_config(self.config_path)
         # SAVE_PATH, Bench2Drive's per-route output root, given through the config (no environment knobs):
         # the agent writes <save_path>/<save_name>/metric_info.json, where the metrics tools look for it.
-        config = override(config, {"logging.save_path": str(Path(self.out_dir).resolve())})
-        self._config_file = save_agent_config(config, Path(self.out_dir) / "agent_config.yaml")
+        self.agent_config = override(config, {"logging.save_path": str(Path(self.out_dir).resolve())})
+        self._config_file: Path | None = None  # written at the first route: a refused resume leaves the old one
 
     def create(self, runner: RouteRunner, host: str, port: int) -> Any:
         from agent.automot_agent import AutoMoTAgent
@@ -55,6 +55,8 @@ class AutoMoTAgentFactory:
         return agent
 
     def setup_argument(self) -> str:
+        if self._config_file is None:
+            self._config_file = save_agent_config(self.agent_config, Path(self.out_dir) / "agent_config.yaml")
         return str(self._config_file)
 
 

@@ -4,8 +4,11 @@ Per route (LeaderboardEvaluator._load_and_run_scenario): build the route
 scenario, create the agent, set_global_plan, setup(config + '+' + save_name),
 validate sensors, run ticks until the scenario ends, register the statistics
 and write the checkpoint JSON atomically. A re-run with resume skips routes
-that already have a record. Sensor rejection or a route that cannot be built
-stops the run ('Rejected' / 'Crashed'), as in the leaderboard.
+that already have a final record; a route that failed before it could drive (the agent
+could not be set up, its sensors were rejected, the simulation crashed) runs again.
+Sensor rejection or a route that cannot be built stops the run ('Rejected' / 'Crashed'),
+as in the leaderboard. A resume only continues the evaluation the folder holds
+(sim/resume_check.py); the global record counts the route file's routes only.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ import numpy as np
 from core.typed_config import ConfigError
 from sim.agents import AgentFactory
 from sim.config import SimConfig
+from sim.resume_check import EvaluationFingerprint, EvaluationMismatch, check_or_record
 from sim.route_file import RouteSpec, read_routes
 from sim.route_runner import WEATHER_ID, RouteRunner, TickRuntimeError
 from sim.sensor_suite import SensorSuite
 from sim.statistics import (
     FAILURE_MESSAGES,
     ResultsFile,
+    compute_global,
     compute_route_record,
     failed_record,
     new_route_record,
@@ -38,6 +43,8 @@ from sim.statistics import (
 
 LOG = logging.getLogger("automot.sim")
 RESULTS_NAME = "simulation_results.json"  # the leaderboard's default --checkpoint name
+# Records of routes that never drove: a resume runs them again.
+RETRY_STATUSES = frozenset(f"Failed - {FAILURE_MESSAGES[k][1]}" for k in ("Simulation", "Sensors", "Agent_init"))
 
 
 @dataclass
@@ -59,16 +66,40 @@ def route_seed(base: int, route_id: str) -> int:
     return (base * 1_000_003 + zlib.crc32(route_id.encode())) % (2 ** 31)
 
 
+def _load_results(results: ResultsFile) -> None:
+    """Read the folder's checkpoint for a resume; an unreadable one is a named error, not a traceback."""
+    try:
+        results.load()
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise EvaluationMismatch(f"{results.path} is not a readable results file ({type(exc).__name__}: {exc}); "
+                                 f"repair it, move it away, or run with --no-resume to start over") from None
+    for k, record in enumerate(results.records):
+        if not (isinstance(record, dict) and isinstance(record.get("route_id"), str)
+                and isinstance(record.get("index"), int) and isinstance(record.get("status"), str)):
+            raise EvaluationMismatch(f"{results.path}: record {k} lacks route_id / index / status; "
+                                     f"repair it, move it away, or run with --no-resume to start over")
+
+
+def finished_ids(results: ResultsFile) -> set[str]:
+    """Record ids that end their route for good (a resume skips them)."""
+    return {r["route_id"] for r in results.records if r.get("index", -1) != -1 and r["status"] not in RETRY_STATUSES}
+
+
 def evaluate(routes_file: str | Path, factory: AgentFactory, cfg: SimConfig, options: RunOptions) -> ResultsFile:
     routes = read_routes(routes_file)
+    if not routes:
+        raise EvaluationMismatch(f"{routes_file} holds no routes")
     out = Path(options.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results = ResultsFile(out / options.results_name)
     if options.resume:
-        results.load()
-    done = results.done_ids()
+        _load_results(results)
+    check_or_record(out, EvaluationFingerprint.of(routes_file, routes, factory, cfg), options.resume,
+                    [r["route_id"] for r in results.records])
+    wanted = {f"{r.name}_rep0" for r in routes}
+    done = finished_ids(results)
     total = len(routes)
-    results.progress = [len([r for r in routes if f"{r.name}_rep0" in done]), total]
+    results.progress = [len(wanted & done), total]
     results.write()
     crashed = False
     for index, spec in enumerate(routes):
@@ -78,7 +109,7 @@ def evaluate(routes_file: str | Path, factory: AgentFactory, cfg: SimConfig, opt
             options.on_route_start(spec, index, total)
         record, crashed = run_route(spec, index, factory, cfg, options, results)
         results.put(record)
-        results.progress = [len(results.done_ids()), total]
+        results.progress = [len(wanted & finished_ids(results)), total]
         results.write()
         if options.on_route_end is not None:
             options.on_route_end(record)
@@ -86,7 +117,9 @@ def evaluate(routes_file: str | Path, factory: AgentFactory, cfg: SimConfig, opt
             LOG.error("route %s: %s; stopping the run", spec.id, record["status"])
             break
     if not crashed:
-        results.finalize(total)
+        # Only the route file's routes count, each once (StatisticsManager over this file's routes).
+        records = [r for r in results.records if r["route_id"] in wanted]
+        results.global_record, results.values, results.entry_status = compute_global(records, total)
         results.write()
     return results
 
@@ -145,6 +178,12 @@ def run_route(spec: RouteSpec, index: int, factory: AgentFactory, cfg: SimConfig
                 break
     except TickRuntimeError:
         failure = "TickRuntime"
+    except BaseException:  # Ctrl-C: let the agent flush its files, then stop
+        runner.terminate()
+        _destroy(agent)
+        if video is not None:
+            video.close()
+        raise
     duration_system = options.wall_clock() - start
     runner.terminate()
     _destroy(agent)

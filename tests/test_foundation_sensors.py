@@ -152,9 +152,9 @@ def test_state_estimator_dead_reckons_through_missing_fixes():
     compass = yaw_to_compass(0.0)
     estimator.update(np.array([0.0, 0.0]), compass, 10.0, 0.05)
     for _ in range(20):  # 1 s at 10 m/s with no GNSS
-        position, _ = estimator.update(None, compass, 10.0, 0.05)
+        position = estimator.update(None, compass, 10.0, 0.05).position
     np.testing.assert_allclose(position, [10.0, 0.0], atol=1e-6)
-    position, _ = estimator.update(np.array([10.5, 0.0]), float("nan"), 0.0, 0.05)
+    position = estimator.update(np.array([10.5, 0.0]), float("nan"), 0.0, 0.05).position
     assert 10.0 < position[0] <= 10.5  # the fix pulls the estimate towards it
     with pytest.raises(ValueError, match="GNSS"):
         StateEstimator(StateEstimatorConfig()).update(np.array([np.nan, 0.0]), compass, 0.0, 0.05)

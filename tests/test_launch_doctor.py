@@ -71,8 +71,12 @@ def test_doctor_reports_each_problem_with_a_fix(tmp_path, monkeypatch):
     found = by_check(findings)
     assert found["CARLA_ROOT"].ok and found["server binary"].ok
     version = found["client/server version"]
+    wheel = tmp_path / "carla" / "PythonAPI" / "carla" / "dist" / "carla-0.9.15-cp310-cp310-manylinux_2_27_x86_64.whl"
     if CLIENT != "0.9.15":
-        assert not version.ok and version.fix == "pip install carla==0.9.15"
+        assert not version.ok and str(wheel) in version.fix
+        python = found["evaluator Python"]  # this interpreter has no 0.9.15 client wheel at all
+        assert not python.ok and "client wheels for Python 3.8, 3.10 only" in python.detail
+        assert python.fix == version.fix and "Python 3.10 environment" in python.fix
     assert found["py_trees"].ok == (importlib.metadata.version("py_trees") == "0.8.3")
     assert found["import leaderboard.utils.route_indexer"].ok
     stats = found["import leaderboard.utils.statistics_manager"]
@@ -162,3 +166,39 @@ def machine_paths(root: Path) -> dict:
     make_fake_leaderboard(root)
     return {"paths": {"carla_root": str(root / "carla"), "leaderboard_root": str(root / "leaderboard"),
                       "scenario_runner_root": str(root / "scenario_runner")}}
+
+
+def test_client_install_fix_is_one_rule_for_every_python(tmp_path):
+    from launch.doctor import check_probe
+
+    carla = tmp_path / "carla"
+    dist = carla / "PythonAPI" / "carla" / "dist"
+    dist.mkdir(parents=True)
+    wheel = dist / "carla-0.9.15-cp310-cp310-manylinux_2_27_x86_64.whl"
+    wheel.write_text("")
+    config = launch_config_from_dict({})
+
+    def found(python, client):
+        probe = {"python": list(python), "versions": {"carla": client, "py_trees": "0.8.3"}, "imports": {}}
+        return by_check(check_probe(probe, carla, config, "/envs/b2d/bin/python"))
+
+    ready = found((3, 10, 12), None)
+    assert ready["evaluator Python"].ok
+    assert ready["carla client"].fix == f"/envs/b2d/bin/python -m pip install {wheel}"  # the server's own wheel
+    old = found((3, 8, 10), "0.9.15")  # a 0.9.15 wheel exists for 3.8, but the agent needs 3.10
+    assert not old["evaluator Python"].ok and "needs Python >= 3.10" in old["evaluator Python"].detail
+    new = found((3, 12, 1), None)
+    assert not new["evaluator Python"].ok and "3.8, 3.10 only" in new["evaluator Python"].detail
+    assert new["carla client"].fix == new["evaluator Python"].fix and str(wheel) in new["carla client"].fix
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "-m pip install \"$CARLA_ROOT\"/PythonAPI/carla/dist/carla-0.9.15-cp310-" in readme  # the same fix
+
+
+def test_doctor_says_the_embedded_simulator_needs_no_carla(tmp_path, monkeypatch, capsys):
+    from launch.cli import main
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    for name in ("CARLA_ROOT", "LEADERBOARD_ROOT", "SCENARIO_RUNNER_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["doctor"]) == 1
+    assert "automot sim (the embedded simulator) runs without CARLA" in capsys.readouterr().out
