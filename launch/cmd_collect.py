@@ -28,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="dataset folder")
     parser.add_argument("--workers", type=int, default=1, help="routes recorded in parallel (one process each)")
     parser.add_argument("--config", default="", help="collect YAML (sim / data / recovery / generate sections)")
+    parser.add_argument("--max-hours", type=float, default=0.0, metavar="H",
+                        help="stop starting routes once the recorded routes hold H simulated hours (0: record all)")
     parser.set_defaults(func=run)
 
 
@@ -91,16 +93,23 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console)
     failures = 0
+    hours = sum(o["duration_game"] for o in (finished_outcome(out, s) for s in routes if is_done(out, s))
+                if o["success"]) / 3600.0
     with progress, ctx.Pool(args.workers, maxtasksperchild=1) as pool:
         total = progress.add_task("routes", total=len(jobs), info="")
         running: dict[str, int] = {}
-        results = pool.imap_unordered(collect_route, jobs)
+        submitted = [pool.apply_async(collect_route, (job,)) for job in jobs[:args.workers]]
+        queued = list(jobs[args.workers:])
         done = 0
-        while done < len(jobs):
-            try:
-                outcome = results.next(timeout=0.5)
-            except multiprocessing.TimeoutError:
-                outcome = None
+        while submitted:
+            ready = [r for r in submitted if r.ready()]
+            outcome = ready[0].get() if ready else None
+            if outcome is None:
+                time.sleep(0.5)
+            else:
+                submitted.remove(ready[0])
+                if queued and not (args.max_hours and hours >= args.max_hours):
+                    submitted.append(pool.apply_async(collect_route, (queued.pop(0),)))
             while not queue.empty():
                 name, completion, sim_t = queue.get()
                 if name not in running:
@@ -110,18 +119,20 @@ def run(args: argparse.Namespace) -> int:
                 continue
             done += 1
             failures += 0 if outcome["success"] else 1
+            hours += outcome["duration_game"] / 3600.0 if outcome["success"] else 0.0
             task = running.pop(outcome["name"], None)
             if task is not None:
                 progress.remove_task(task)
             status = "ok" if outcome["success"] else f"[red]FAILED ({outcome['record']['status']})[/red]"
             progress.console.print(f"{outcome['name']}: {status} DS {outcome['record']['scores']['score_composed']:.1f}"
                                    f" {outcome['frames']} frames {outcome['wall_s']:.0f} s")
-            progress.update(total, advance=1, info=f"{failures} failed")
+            progress.update(total, advance=1, info=f"{failures} failed, {hours:.2f} h recorded")
     manager.shutdown()
     wall = time.perf_counter() - start
     outcomes = [finished_outcome(out, spec) for spec in routes if is_done(out, spec)]
     kept = [o for o in outcomes if o["success"]]
-    ds = sum(o["record"]["scores"]["score_composed"] for o in outcomes) / max(len(routes), 1)
+    # the expert's DS over the routes it drove (kept + failed); routes never started (--max-hours) are listed apart
+    ds = sum(o["record"]["scores"]["score_composed"] for o in outcomes) / max(len(outcomes), 1)
     abilities: dict[str, int] = {}
     for o in kept:
         abilities[o["ability"]] = abilities.get(o["ability"], 0) + 1
@@ -129,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         "routes_file": str(kept_routes), "routes_sha256": _sha256(kept_routes), "config": config_dict,
         "command": " ".join(["automot", *sys.argv[1:]]) if sys.argv[0].endswith("automot") else " ".join(sys.argv),
         "routes": len(routes), "routes_recorded": len(kept), "routes_failed": len(outcomes) - len(kept),
-        "routes_missing": len(routes) - len(outcomes), "expert_driving_score": round(ds, 3),
+        "routes_not_recorded": len(routes) - len(outcomes), "expert_driving_score": round(ds, 3),
         "failed": [o["name"] for o in outcomes if not o["success"]],
         "frames": sum(o["frames"] for o in kept), "simulated_hours": sum(o["duration_game"] for o in kept) / 3600.0,
         "frame_period_s": cfg.data.layout.frame_period_s, "abilities": abilities,
@@ -143,4 +154,5 @@ def run(args: argparse.Namespace) -> int:
                   f"missing; expert DS over the set {ds:.2f}")
     console.print(f"frames {manifest['frames']}, simulated {manifest['simulated_hours']:.2f} h, disk "
                   f"{manifest['disk_bytes'] / 1e9:.2f} GB, wall {wall / 60:.1f} min -> {out / 'dataset_manifest.json'}")
-    return 0 if manifest["routes_missing"] == 0 else 1
+    stopped_early = bool(args.max_hours) and hours >= args.max_hours
+    return 0 if manifest["routes_not_recorded"] == 0 or stopped_early else 1
