@@ -25,6 +25,7 @@ class RouteIndex:
     yaw: np.ndarray  # [N] rad
     speed: np.ndarray  # [N] m/s
     perturbed: np.ndarray  # [N] bool: the motion into frame k carried a recovery pulse
+    command: np.ndarray  # [N] int RoadOption value
     samples: np.ndarray  # [M] int frame indices usable as samples
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> frames left out
 
@@ -48,11 +49,13 @@ def build_route_index(folder: RouteFolder, horizons: Horizons, history_frames: i
     yaw = np.zeros(n)
     speed = np.zeros(n)
     perturbed = np.zeros(n, dtype=bool)
+    command = np.zeros(n, dtype=np.int64)
     for k in range(n):
         m = folder.measurement(k)
         try:
             x, y, yaw[k] = pose_from_measurement(m)
             speed[k] = float(m["speed"])
+            command[k] = int(m.get("command", 4))
         except (KeyError, TypeError, IndexError, ValueError) as exc:
             raise FrameFileError(f"{folder.file('measurements', k)}: missing or bad pose / speed field ({exc})") from None
         xy[k] = (x, y)
@@ -66,7 +69,7 @@ def build_route_index(folder: RouteFolder, horizons: Horizons, history_frames: i
             samples.append(i)
         else:
             skipped[reason] = skipped.get(reason, 0) + 1
-    return RouteIndex(folder, xy, yaw, speed, perturbed, np.asarray(samples, dtype=np.int64), skipped)
+    return RouteIndex(folder, xy, yaw, speed, perturbed, command, np.asarray(samples, dtype=np.int64), skipped)
 
 
 def _present(folder: RouteFolder, kind: str) -> set[int]:

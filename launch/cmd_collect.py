@@ -98,8 +98,10 @@ def run(args: argparse.Namespace) -> int:
     with progress, ctx.Pool(args.workers, maxtasksperchild=1) as pool:
         total = progress.add_task("routes", total=len(jobs), info="")
         running: dict[str, int] = {}
-        submitted = [pool.apply_async(collect_route, (job,)) for job in jobs[:args.workers]]
-        queued = list(jobs[args.workers:])
+        queued = list(jobs)
+        submitted = []
+        while queued and len(submitted) < args.workers and not (args.max_hours and hours >= args.max_hours):
+            submitted.append(pool.apply_async(collect_route, (queued.pop(0),)))
         done = 0
         while submitted:
             ready = [r for r in submitted if r.ready()]
