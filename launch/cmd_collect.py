@@ -152,8 +152,9 @@ def run(args: argparse.Namespace) -> int:
         "record_wall_s_total": round(sum(o["wall_s"] for o in outcomes), 1),
     }
     atomic_write_json(out / "dataset_manifest.json", manifest)
-    console.print(f"routes: {len(kept)} recorded, {manifest['routes_failed']} failed, {manifest['routes_missing']} "
-                  f"missing; expert DS over the set {ds:.2f}")
+    console.print(f"routes: {len(kept)} recorded, {manifest['routes_failed']} failed, "
+                  f"{manifest['routes_not_recorded']} not started; expert DS over the {len(outcomes)} driven routes "
+                  f"{ds:.2f}")
     console.print(f"frames {manifest['frames']}, simulated {manifest['simulated_hours']:.2f} h, disk "
                   f"{manifest['disk_bytes'] / 1e9:.2f} GB, wall {wall / 60:.1f} min -> {out / 'dataset_manifest.json'}")
     stopped_early = bool(args.max_hours) and hours >= args.max_hours

@@ -31,6 +31,7 @@ class RecoveryConfig:
     min_speed_mps: float = 3.0  # no pulses slower than this (standing at lights, stop signs)
     clear_radius_m: float = 15.0  # ... or with another road user this close
     settle_ticks: int = 5  # ticks after a pulse that still count as perturbed (wheel-angle lag)
+    max_pulses: int = 0  # per route; 0 = no limit
 
     def __post_init__(self) -> None:
         require(0.0 <= self.route_share <= 1.0, "recovery.route_share must be in [0, 1]")

@@ -44,7 +44,8 @@ class SteeringPerturber:
         if self.pulse is not None and tick >= self.pulse.end_tick:
             self.next_allowed_tick = self._gap_ticks(tick)
             self.pulse = None
-        if self.pulse is None and tick >= self.next_allowed_tick and self._clear(world):
+        limited = self.cfg.max_pulses and len(self.pulses) >= self.cfg.max_pulses
+        if self.pulse is None and not limited and tick >= self.next_allowed_tick and self._clear(world):
             duration = max(1, round(self.rng.uniform(*self.cfg.duration_s) / self.dt))
             steer = self.rng.uniform(*self.cfg.steer) * self.rng.choice((-1.0, 1.0))
             self.pulse = Pulse(tick, tick + duration, steer)
