@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from data.dataset import DrivingDataset, collate  # noqa: E402
+from data.dataset import DrivingDataset, collate
 
 
 def measure(dataset: DrivingDataset, workers: int, batch_size: int, batches: int, seed: int) -> dict:

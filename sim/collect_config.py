@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from core.typed_config import from_dict, load_yaml, require
 from data.data_config import DataConfig
@@ -24,6 +25,10 @@ class RecoveryConfig:
     """
 
     enabled: bool = True
+    # 'add': the pulse is added to the expert's steer of every tick, so the expert already fights it during the
+    # pulse (small offsets: median 0.08 m on embedded_v1). 'hold': during the pulse the car keeps the steer the
+    # expert had when it began, plus the pulse; the expert's corrections act only after it.
+    mode: Literal["add", "hold"] = "add"
     route_share: float = 0.6  # share of routes that get pulses at all (the rest is clean driving)
     gap_s: tuple[float, float] = (6.0, 14.0)  # time between two pulses, uniform
     duration_s: tuple[float, float] = (0.3, 0.8)

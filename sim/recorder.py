@@ -218,8 +218,7 @@ class RecordingAgent:
         control = self.inner.run_step(input_data, timestamp)
         tick = self.tick
         self.tick += 1
-        offset = self.perturber.steer_offset(tick, self.runner.world)
-        steer = float(np.clip(control.steer + offset, -1.0, 1.0))
+        steer, offset = self.perturber.executed_steer(tick, self.runner.world, float(control.steer))
         executed = (steer, float(control.throttle), float(control.brake))
         every = self.layout.save_every_ticks
         if tick % every == 0:

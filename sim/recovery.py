@@ -26,6 +26,7 @@ class SteeringPerturber:
         self.pulse: Pulse | None = None
         self.pulses: list[Pulse] = []
         self.next_allowed_tick = self._gap_ticks(0)
+        self._held: float | None = None  # 'hold' mode: the expert's steer when the running pulse began
 
     def _gap_ticks(self, after: int) -> int:
         return after + round(self.rng.uniform(*self.cfg.gap_s) / self.dt)
@@ -51,6 +52,18 @@ class SteeringPerturber:
             self.pulse = Pulse(tick, tick + duration, steer)
             self.pulses.append(self.pulse)
         return self.pulse.steer if self.pulse is not None else 0.0
+
+    def executed_steer(self, tick: int, world: World, expert_steer: float) -> tuple[float, float]:
+        """(steer the car gets, pulse added) for the expert's steer at agent tick `tick`."""
+        offset = self.steer_offset(tick, world)
+        if offset and self.cfg.mode == "hold":
+            if self._held is None:
+                self._held = expert_steer
+            base = self._held
+        else:
+            self._held = None
+            base = expert_steer
+        return min(max(base + offset, -1.0), 1.0), offset
 
     def touched(self, first_tick: int, last_tick: int) -> bool:
         """Did a pulse (or its settle time) act on any control of ticks first..last (inclusive)?"""

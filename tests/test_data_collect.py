@@ -102,7 +102,7 @@ def test_collect_records_pdm_lite_frames_the_dataset_reads(tmp_path):
         assert not flags[i + 1: i + 13].any()
     sample = ds[len(ds) - 1]
     i = sample.frame
-    x, y, yaw = pose_from_measurement(folder.measurement(i + 12))
+    x, y, _yaw = pose_from_measurement(folder.measurement(i + 12))
     x0, y0, yaw0 = pose_from_measurement(folder.measurement(i))
     c, s = np.cos(yaw0), np.sin(yaw0)
     assert sample.waypoints[-1] == pytest.approx([c * (x - x0) + s * (y - y0), -s * (x - x0) + c * (y - y0)], abs=1e-4)
@@ -122,3 +122,33 @@ def test_dataset_info_json(tmp_path, capsys):
     assert info["routes"] == 2 and info["frames"] == 36 and info["samples"] == 8 + 4
     assert info["hours"] == pytest.approx(36 * 0.25 / 3600, abs=1e-4)
     assert info["labels"]["decision_words"]["stop"] == 4 * 3 and len(list((tmp_path / "png").glob("*.png"))) == 1
+
+
+class _StubWorld:
+    class ego:  # stands in for sim.actors.Actor
+        vx, vy, id = 10.0, 0.0, 1
+        xy = np.zeros(2)
+
+    def nearby(self, *args, **kwargs):
+        return []
+
+
+@pytest.mark.parametrize("mode", ["add", "hold"])
+def test_recovery_pulse_modes(mode):
+    import random
+
+    from sim.recovery import SteeringPerturber
+
+    cfg = RecoveryConfig(mode=mode, route_share=1.0, gap_s=(0.0, 0.0), duration_s=(0.2, 0.2), steer=(0.1, 0.1),
+                         max_pulses=1)
+    perturber = SteeringPerturber(cfg, random.Random(1), 0.05)
+    expert = [0.0, 0.2, -0.1, 0.3, 0.05, 0.05]
+    out = [perturber.executed_steer(t, _StubWorld(), s) for t, s in enumerate(expert)]
+    offset = out[0][1]
+    assert abs(offset) == pytest.approx(0.1) and [o for _, o in out] == [offset] * 4 + [0.0, 0.0]
+    if mode == "add":
+        assert [s for s, _ in out[:4]] == pytest.approx([e + offset for e in expert[:4]])
+    else:  # the car keeps the steer the expert had when the pulse began
+        assert [s for s, _ in out[:4]] == pytest.approx([offset] * 4)
+    assert [s for s, _ in out[4:]] == pytest.approx(expert[4:])
+    assert perturber.touched(0, 0) and perturber.touched(8, 8) and not perturber.touched(9, 20)  # 4 ticks + 5 settle
