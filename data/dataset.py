@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -74,9 +73,6 @@ class DrivingDataset(torch.utils.data.Dataset):
                  sensors: SensorConfig | None = None, config: DataConfig | None = None) -> None:
         """roots: dataset folders or route folders (searched for PDM-Lite route folders).
         image_size: (W, H) of the network image (crop + resize as the agent does), None = as stored."""
-        # OpenCV's thread pool does not survive fork(): a DataLoader worker forked after the parent decoded a
-        # JPEG can hang on the pool's lock. Samples are decoded one per worker anyway, so no pool is needed.
-        cv2.setNumThreads(0)
         self.config = config or DataConfig()
         self.sensors = sensors or SensorConfig()
         if image_size is not None:

@@ -15,6 +15,9 @@ import numpy as np
 
 POINT_FORMAT = 0
 INTENSITY_SCALE = 65535.0
+# The single-threaded lazrs backend: laspy's default (LazrsParallel) starts a rayon thread pool on first
+# use, and a DataLoader worker forked after that hangs on the pool's threads, which fork() did not copy.
+LAZ_BACKEND = laspy.LazBackend.Lazrs
 
 
 class LidarFileError(ValueError):
@@ -34,7 +37,7 @@ def encode_laz(points: np.ndarray, precision_m: float) -> bytes:
     if points.shape[1] == 4 and len(points):
         record.intensity = np.clip(np.round(points[:, 3] * INTENSITY_SCALE), 0, INTENSITY_SCALE).astype(np.uint16)
     buffer = io.BytesIO()
-    with laspy.open(buffer, mode="w", header=header, do_compress=True, closefd=False) as writer:
+    with laspy.open(buffer, mode="w", header=header, do_compress=True, closefd=False, laz_backend=LAZ_BACKEND) as writer:
         writer.write_points(record)
     return buffer.getvalue()
 
@@ -46,7 +49,7 @@ def write_laz(path: str | Path, points: np.ndarray, precision_m: float) -> None:
 def read_laz(path: str | Path) -> np.ndarray:
     """[N, 4] float32 (x, y, z, intensity in [0, 1]); raises LidarFileError naming the file."""
     try:
-        las = laspy.read(str(path))
+        las = laspy.read(str(path), laz_backend=LAZ_BACKEND)
         out = np.empty((len(las.points), 4), dtype=np.float32)
         out[:, 0], out[:, 1], out[:, 2] = las.x, las.y, las.z
         out[:, 3] = np.asarray(las.intensity, dtype=np.float32) / INTENSITY_SCALE

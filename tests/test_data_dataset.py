@@ -125,7 +125,8 @@ def test_split_by_route_holds_out_whole_routes(tmp_path):
 
 def test_dataloader_with_two_workers(tmp_path):
     write_route(tmp_path, "dl", *straight(20, 6.0))
-    ds = DrivingDataset([tmp_path])
+    ds = DrivingDataset([tmp_path], image_size=(64, 32))
+    ds[0]  # the parent reads LAZ and JPEG first: forked workers must not inherit a dead decoder thread pool
     loader = torch.utils.data.DataLoader(ds, batch_size=4, num_workers=2, collate_fn=collate)
     frames = sorted(int(f) for batch in loader for f in batch.frames)
     assert frames == list(range(8))
