@@ -20,6 +20,9 @@ CORE_REQUIREMENTS = [
     "matplotlib",
     "imageio",
     "imageio-ffmpeg",
+    # PDM-Lite datasets store LiDAR as LAZ: laspy reads/writes it, lazrs is its compression backend.
+    "laspy",
+    "lazrs",
 ]
 
 EXTRAS = {
@@ -36,7 +39,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(
         include=[f"{top}*" for top in (
-            "core", "agent", "sensors", "planner", "controllers", "bench2drive_routes", "launch", "sim",
+            "core", "agent", "sensors", "planner", "controllers", "bench2drive_routes", "launch", "sim", "data",
         )]
     ),
     include_package_data=True,
