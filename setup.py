@@ -23,6 +23,8 @@ CORE_REQUIREMENTS = [
     # PDM-Lite datasets store LiDAR as LAZ: laspy reads/writes it, lazrs is its compression backend.
     "laspy",
     "lazrs",
+    # `automot train` writes TensorBoard event files (torch.utils.tensorboard needs the package).
+    "tensorboard",
 ]
 
 EXTRAS = {
@@ -39,7 +41,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(
         include=[f"{top}*" for top in (
-            "core", "agent", "sensors", "planner", "controllers", "bench2drive_routes", "launch", "sim", "data",
+            "core", "agent", "sensors", "planner", "controllers", "bench2drive_routes", "launch", "sim", "data", "training",
         )]
     ),
     include_package_data=True,

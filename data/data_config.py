@@ -68,11 +68,17 @@ class LabelConfig:
     decisions: DecisionRuleConfig = field(default_factory=DecisionRuleConfig)
     max_boxes: int = 32  # future_boxes pad / cut to this many actors (nearest first)
     box_classes: tuple[str, ...] = ("car", "walker", "static")  # PDM-Lite box classes that can be hit
+    # Frames before the car first moves (speed above this, m/s) are no samples. Every recording
+    # starts with the car at rest for ~1.25 s while the route settles, so those labels say "stand
+    # still" for inputs that look exactly like a clear road: a network trained on them learns
+    # that a car at rest stays at rest. 0 disables the rule.
+    route_start_speed_mps: float = 0.1
 
     def __post_init__(self) -> None:
         require(self.waypoint_count >= 1 and self.waypoint_spacing_s > 0, "labels: need >= 1 waypoint, spacing > 0")
         require(self.route_points >= 2 and self.route_spacing_m > 0, "labels: need >= 2 route points, spacing > 0")
         require(self.max_boxes >= 1, "labels.max_boxes must be >= 1")
+        require(self.route_start_speed_mps >= 0, "labels.route_start_speed_mps must be >= 0")
 
 
 @dataclass(frozen=True)

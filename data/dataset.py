@@ -88,8 +88,9 @@ class DrivingDataset(torch.utils.data.Dataset):
             if not found:
                 raise FileNotFoundError(f"{root}: no PDM-Lite route folders (a folder with measurements/) found")
             folders += found
-        self.routes: list[RouteIndex] = [build_route_index(f, self.horizons, self.sensors.history_frames,
-                                                           self.history_stride) for f in folders]
+        self.routes: list[RouteIndex] = [
+            build_route_index(f, self.horizons, self.sensors.history_frames, self.history_stride,
+                              self.config.labels.route_start_speed_mps) for f in folders]
         self.skipped: dict[str, int] = {}
         for r in self.routes:
             for reason, count in r.skipped.items():
@@ -99,6 +100,13 @@ class DrivingDataset(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return int(self._offsets[-1])
+
+    def sample_speeds(self) -> np.ndarray:
+        """[len, 2] m/s: each sample's speed now and at the first speed horizon (+1 s), from the
+        in-memory index (no file is read): what sample weighting needs."""
+        ahead = self.horizons.speed[0]
+        rows = [np.stack([r.speed[r.samples], r.speed[r.samples + ahead]], axis=1) for r in self.routes if len(r.samples)]
+        return np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, 2), np.float32)
 
     def locate(self, index: int) -> tuple[RouteIndex, int]:
         if not 0 <= index < len(self):

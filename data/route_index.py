@@ -38,7 +38,8 @@ class RouteIndex:
         return len(self.xy)
 
 
-def build_route_index(folder: RouteFolder, horizons: Horizons, history_frames: int, history_stride: int) -> RouteIndex:
+def build_route_index(folder: RouteFolder, horizons: Horizons, history_frames: int, history_stride: int,
+                      route_start_speed_mps: float = 0.0) -> RouteIndex:
     indices = folder.frame_indices()
     n = len(indices)
     if indices != list(range(n)):
@@ -63,8 +64,9 @@ def build_route_index(folder: RouteFolder, horizons: Horizons, history_frames: i
     present = {kind: _present(folder, kind) for kind in (RGB, LIDAR, BOXES)}
     skipped: dict[str, int] = {}
     samples = []
+    first_move = first_moving_frame(speed, route_start_speed_mps)
     for i in range(n):
-        reason = _reason(i, n, horizons, history_frames, history_stride, present, perturbed)
+        reason = _reason(i, n, horizons, history_frames, history_stride, present, perturbed, first_move)
         if reason is None:
             samples.append(i)
         else:
@@ -84,8 +86,18 @@ def history_indices(i: int, frames: int, stride: int) -> list[int]:
     return [max(0, i - k * stride) for k in range(frames - 1, -1, -1)]
 
 
+def first_moving_frame(speed: np.ndarray, start_speed_mps: float) -> int:
+    """Index of the first frame faster than start_speed_mps (0 when the rule is off or it never moves)."""
+    if start_speed_mps <= 0:
+        return 0
+    moving = np.flatnonzero(speed > start_speed_mps)
+    return int(moving[0]) if len(moving) else 0
+
+
 def _reason(i: int, n: int, h: Horizons, history_frames: int, stride: int, present: dict[str, set[int]],
-            perturbed: np.ndarray) -> str | None:
+            perturbed: np.ndarray, first_move: int) -> str | None:
+    if i < first_move:
+        return "car at rest since the route start"
     if i + h.future >= n:
         return "label horizon past the route's end"
     if perturbed[i + 1: i + h.future + 1].any():

@@ -23,6 +23,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "launch.cmd_replay",
     "launch.cmd_sim",
     "launch.cmd_collect", "launch.cmd_dataset_info",
+    "launch.cmd_train",
 )
 
 

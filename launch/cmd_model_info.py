@@ -8,7 +8,7 @@ import json
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("model-info", help="AutoMoT network size: parameters per part, tokens per tick")
-    parser.add_argument("--size", default="full", choices=["tiny", "small", "full"], help="named network size")
+    parser.add_argument("--size", default="full", choices=["tiny", "mini", "small", "full"], help="named network size")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 

@@ -54,23 +54,31 @@ def shard_command(plan: EvaluationPlan, shard: ShardSpec, python: str, record: b
     return argv
 
 
-def job_script(plan: EvaluationPlan, shard: ShardSpec, config: LaunchConfig, python: str = sys.executable,
-               record: bool = False) -> str:
+def sbatch_script(config: LaunchConfig, job_name: str, output: str, command: list[str] | str,
+                  gpus: int, extra: tuple[str, ...] = ()) -> str:
+    """A job script with the launch config's account / partition / time / resources; `command`
+    (argv, or a ready shell line) is exec'd from the repository root. Shared by evaluation and training."""
     s = config.slurm
-    logs = plan.layout(shard).logs_dir
-    directives = [f"--job-name={job_name(plan, shard, config)}", f"--output={logs}/slurm_%j.out",
-                  f"--time={s.time}", f"--cpus-per-task={s.cpus_per_task}", f"--mem={s.mem}", "--ntasks=1"]
+    directives = [f"--job-name={job_name}", f"--output={output}", f"--time={s.time}",
+                  f"--cpus-per-task={s.cpus_per_task}", f"--mem={s.mem}", *extra]
     if s.account:
         directives.append(f"--account={s.account}")
     if s.partition:
         directives.append(f"--partition={s.partition}")
-    if s.gpus_per_job:
-        directives.append(f"--gres=gpu:{s.gpus_per_job}")
+    if gpus:
+        directives.append(f"--gres=gpu:{gpus}")
     directives.extend(s.extra_directives)
+    line = command if isinstance(command, str) else shlex.join(command)
     lines = ["#!/bin/bash", *(f"#SBATCH {d}" for d in directives), "", "set -euo pipefail", *s.setup_lines,
-             f"cd {shlex.quote(str(REPO_ROOT))}",
-             f"exec {shlex.join(shard_command(plan, shard, python, record))}", ""]
+             f"cd {shlex.quote(str(REPO_ROOT))}", f"exec {line}", ""]
     return "\n".join(lines)
+
+
+def job_script(plan: EvaluationPlan, shard: ShardSpec, config: LaunchConfig, python: str = sys.executable,
+               record: bool = False) -> str:
+    logs = plan.layout(shard).logs_dir
+    return sbatch_script(config, job_name(plan, shard, config), f"{logs}/slurm_%j.out",
+                         shard_command(plan, shard, python, record), config.slurm.gpus_per_job, ("--ntasks=1",))
 
 
 def _run(argv: list[str], timeout_s: float = 120.0) -> str:

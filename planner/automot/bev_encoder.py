@@ -7,7 +7,7 @@ Two encoders share one interface (`forward(camera, lidar_bev) -> [B, g*g, C]`,
 - `compact_cnn`: a cheap CPU encoder (default at `tiny` / `small`):
   LiDAR BEV [2, S, S] --3 strided convs--> adaptive pool -> [C, g, g]
   camera    [3, h, w] --3 strided convs--> mean over image rows -> [C, g] per azimuth column,
-            broadcast along the BEV's forward axis (an image column looks along one
+            (with 'mean_max' also its maximum), broadcast along the BEV's forward axis (an image column looks along one
             lateral bearing, a crude lift that keeps left/right where they belong)
   concat -> 1x1 conv -> [F, g, g] -> g*g tokens of width F (row-major, row 0 = far ahead).
 """
@@ -37,7 +37,9 @@ class CompactBevEncoder(nn.Module):
         self.lidar = nn.Sequential(nn.Conv2d(2, c1, kernel_size=4, stride=4), nn.GELU(), _stage(c1, c2), _stage(c2, c3))
         self.camera = nn.Sequential(nn.Conv2d(3, c1, kernel_size=4, stride=4), nn.GELU(), _stage(c1, c2),
                                     _stage(c2, c3))
-        self.fuse = nn.Conv2d(2 * c3, spec.task.bev_feature_dim, kernel_size=1)
+        self.camera_row_pool = spec.task.camera_row_pool
+        camera_channels = 2 * c3 if self.camera_row_pool == "mean_max" else c3
+        self.fuse = nn.Conv2d(c3 + camera_channels, spec.task.bev_feature_dim, kernel_size=1)
         self.out_channels = spec.task.bev_feature_dim
 
     def prepare_frame(self, frame: np.ndarray) -> np.ndarray:
@@ -48,7 +50,10 @@ class CompactBevEncoder(nn.Module):
         Returns [B, g*g, F] BEV tokens."""
         g = self.grid
         lidar = F.adaptive_avg_pool2d(self.lidar(lidar_bev), (g, g))  # [B, C, g, g]
-        cam = self.camera(camera * 2.0 - 1.0).mean(dim=2)  # [B, C, w'] per image column
+        features = self.camera(camera * 2.0 - 1.0)  # [B, C, h', w']
+        cam = features.mean(dim=2)  # [B, C, w'] per image column
+        if self.camera_row_pool == "mean_max":
+            cam = torch.cat([cam, features.amax(dim=2)], dim=1)  # [B, 2C, w']
         cam = F.adaptive_avg_pool1d(cam, g)[:, :, None, :].expand(-1, -1, g, -1)  # [B, C, g, g]
         fused = self.fuse(torch.cat([lidar, cam], dim=1))  # [B, F, g, g]
         return fused.flatten(2).transpose(1, 2)  # [B, g*g, F]

@@ -80,12 +80,15 @@ def _tied(network: nn.Module) -> set[str]:
     return set(TIED_KEYS) if tied else set()
 
 
-def save_checkpoint(network: nn.Module, tokenizer, folder: str | Path) -> Path:
-    """Write our format into `folder` (created); every file written atomically."""
+def save_checkpoint(network: nn.Module, tokenizer, folder: str | Path,
+                    state: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write our format into `folder` (created); every file written atomically. `state`: the
+    weights to write when they are not `network.state_dict()` (a sharded run's gathered state)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     skip = _tied(network)
-    tensors = {k: v.detach().contiguous().cpu() for k, v in network.state_dict().items() if k not in skip}
+    state = network.state_dict() if state is None else state
+    tensors = {k: v.detach().contiguous().cpu() for k, v in state.items() if k not in skip}
     tmp = folder / f".{WEIGHTS_FILE}.tmp"
     save_file(tensors, str(tmp), metadata={"format": "pt", "automot": FORMAT})
     tmp.replace(folder / WEIGHTS_FILE)

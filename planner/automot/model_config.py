@@ -65,7 +65,7 @@ class LossConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    size: Literal["tiny", "small", "full"] = "tiny"  # named shapes, see planner/automot/sizes.py
+    size: Literal["tiny", "mini", "small", "full"] = "tiny"  # named shapes, see planner/automot/sizes.py
     checkpoint: str | None = None  # folder with the project's checkpoint or the official release
     device: str = "cpu"
     dtype: Literal["float32", "bfloat16", "float16"] = "float32"

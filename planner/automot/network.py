@@ -102,6 +102,17 @@ class AutoMoTNetwork(nn.Module):
             p.requires_grad_(not self.config.freeze_vision)
         for p in self.bev_encoder.parameters():
             p.requires_grad_(not self.freeze_bev)
+        for p in self.unread_ue_parameters():
+            p.requires_grad_(False)
+
+    def unread_ue_parameters(self) -> list[nn.Parameter]:
+        """UE weights no output depends on: in the last layer the UE gives only keys and values, so
+        its queries, output projection, MLP and the final norm never get a gradient. They stay
+        frozen (an optimiser would only decay them; DDP would wait for their gradients)."""
+        last = self.text_model.layers[-1]
+        attn = last.self_attn
+        unread = [attn.q_proj, attn.q_norm, attn.o_proj, last.mlp, last.post_attention_layernorm, self.text_model.norm]
+        return [p for module in unread for p in module.parameters()]
 
     def train(self, mode: bool = True) -> AutoMoTNetwork:
         """A frozen BEV encoder stays in eval mode (BatchNorm statistics, no dropout), as released."""
@@ -167,9 +178,14 @@ class AutoMoTNetwork(nn.Module):
             values.append(v_u)
         return JointOutputs(self.ae_outputs(h_ae), tuple(keys), tuple(values))
 
-    def forward(self, ue: UEBatch, ae: AEBatch, targets: Targets) -> dict[str, torch.Tensor]:
-        """Joint training pass -> {'loss', 'waypoint', 'route', 'speed', 'decision'} (weighted)."""
-        return compute_losses(self.forward_joint(ue, ae).ae, targets, self.config.loss)
+    def forward(self, ue: UEBatch, ae: AEBatch, targets: Targets, return_outputs: bool = False
+                ) -> dict[str, torch.Tensor] | tuple[dict[str, torch.Tensor], AEOutputs]:
+        """Joint training pass -> {'loss', 'waypoint', 'route', 'speed', 'decision'} (weighted);
+        with return_outputs also the AE's outputs (validation: one pass through the wrapped
+        module, which is where DDP / FSDP hook in)."""
+        out = self.forward_joint(ue, ae).ae
+        losses = compute_losses(out, targets, self.config.loss)
+        return (losses, out) if return_outputs else losses
 
 
 def step_offsets(points: torch.Tensor) -> torch.Tensor:

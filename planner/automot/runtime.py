@@ -73,23 +73,10 @@ class AutoMoTRuntime:
         return self.builder.build([o.images for o in observations], [o.target_points for o in observations],
                                   [o.speed for o in observations])
 
-    def bev_frame(self, frame: np.ndarray) -> np.ndarray:
-        """The newest camera frame [H, W, 3] uint8 RGB -> what the BEV encoder reads (bev_camera_size,
-        then the encoder's own preparation: the transfuser's JPEG round trip)."""
-        w, h = self.network.spec.bev_camera_size
-        if frame.shape[:2] != (h, w):
-            frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
-        return self.network.bev_encoder.prepare_frame(frame)
-
     def ae_batch(self, observations: Sequence[Observation]) -> AEBatch:
-        cams = [self.bev_frame(o.current_image) for o in observations]
-        return AEBatch(
-            camera=torch.from_numpy(np.stack(cams)).permute(0, 3, 1, 2).float() / 255.0,
-            lidar_bev=torch.from_numpy(np.stack([np.asarray(o.lidar_bev, np.float32) for o in observations])),
-            target_points=torch.from_numpy(np.stack([np.asarray(o.target_points, np.float32).reshape(2, 2)
-                                                     for o in observations])),
-            speed=torch.tensor([float(o.speed) for o in observations], dtype=torch.float32),
-        )
+        return ae_batch_from_arrays(self.network, [o.current_image for o in observations],
+                                    [o.lidar_bev for o in observations], [o.target_points for o in observations],
+                                    [o.speed for o in observations])
 
     def understand(self, observation: Observation) -> UECache:
         return self.understand_batch(self.ue_batch([observation]), tick=observation.tick)
@@ -106,3 +93,26 @@ class AutoMoTRuntime:
         route = out.route.float().cpu().numpy().astype(np.float32)
         return [Plan(waypoints=waypoints[b], route=route[b], decisions=tuple(decisions[b]))
                 for b in range(len(decisions))]
+
+
+def bev_frame(network: AutoMoTNetwork, frame: np.ndarray) -> np.ndarray:
+    """The newest camera frame [H, W, 3] uint8 RGB -> what the BEV encoder reads (bev_camera_size,
+    then the encoder's own preparation: the transfuser's JPEG round trip)."""
+    w, h = network.spec.bev_camera_size
+    if frame.shape[:2] != (h, w):
+        frame = cv2.resize(frame, (w, h), interpolation=cv2.INTER_AREA)
+    return network.bev_encoder.prepare_frame(frame)
+
+
+def ae_batch_from_arrays(network: AutoMoTNetwork, frames: Sequence[np.ndarray], lidar_bevs: Sequence[np.ndarray],
+                         target_points: Sequence[np.ndarray], speeds: Sequence[float]) -> AEBatch:
+    """The AE's per-tick inputs, built one way for the agent and for training:
+    frames[b] [H, W, 3] uint8 RGB (the newest), lidar_bevs[b] [2, S, S], target_points[b] [2, 2] ego m,
+    speeds[b] m/s."""
+    cams = [bev_frame(network, np.asarray(f)) for f in frames]
+    return AEBatch(
+        camera=torch.from_numpy(np.stack(cams)).permute(0, 3, 1, 2).float() / 255.0,
+        lidar_bev=torch.from_numpy(np.stack([np.asarray(b, np.float32) for b in lidar_bevs])),
+        target_points=torch.from_numpy(np.stack([np.asarray(t, np.float32).reshape(2, 2) for t in target_points])),
+        speed=torch.tensor([float(v) for v in speeds], dtype=torch.float32),
+    )

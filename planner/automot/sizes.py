@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 from core.typed_config import ConfigError, require
 from planner.automot.bev_config import RELEASE, TRANSFUSER_SMALL, TRANSFUSER_TINY, TransfuserConfig
@@ -64,6 +65,9 @@ class TaskDims:
     encoder_hidden: tuple[int, int]  # target-point / speed MLP widths (256, 512 official)
     head_hidden: tuple[int, int]  # route / waypoint MLP widths (512, 256 official)
     speed_outputs: int = 3  # speed head: m/s at +1 s, +2 s, +3 s (the release's future_speeds)
+    # compact CNN: how its camera branch pools each image column. 'mean_max' adds the column's
+    # maximum, so a small bright spot (a traffic light ~10 px high) survives the pooling.
+    camera_row_pool: Literal["mean", "mean_max"] = "mean"
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,24 @@ TINY = SizeSpec(
     transfuser=TRANSFUSER_TINY,
 )
 
-SIZES: dict[str, SizeSpec] = {spec.name: spec for spec in (TINY, SMALL, FULL)}
+# The embedded model: small enough to train on a 2-core CPU in under an hour and to tick at
+# 20 Hz beside the simulator. Its UE frames are tiny (8 visual tokens each: the prompt and
+# the coarse scene), while the BEV encoder reads the current frame at 512x256, where a
+# traffic light is still a few pixels across.
+MINI = SizeSpec(
+    name="mini",
+    text=TextDims(vocab_size=512, hidden_size=128, intermediate_size=384, num_layers=3, num_heads=4,
+                  num_kv_heads=2, head_dim=32, mrope_section=(8, 4, 4), max_position_embeddings=4096),
+    vision=VisionDims(depth=1, hidden_size=64, intermediate_size=128, num_heads=2,
+                      num_position_embeddings=64, deepstack_indexes=(0,)),
+    action=ActionDims(num_heads=2, num_kv_heads=1, head_dim=32, intermediate_size=256),
+    task=TaskDims(bev_channels=(16, 32, 64), bev_feature_dim=96, query_embed_dim=32,
+                  encoder_hidden=(32, 64), head_hidden=(64, 32), camera_row_pool="mean_max"),
+    image_size=(128, 64),
+    bev_camera_size=(512, 256),
+)
+
+SIZES: dict[str, SizeSpec] = {spec.name: spec for spec in (TINY, MINI, SMALL, FULL)}
 
 
 def get_size(name: str) -> SizeSpec:

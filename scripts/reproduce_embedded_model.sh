@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The one command that makes the shipped embedded model (models/embedded_mini) from nothing:
+# record the expert's training data, train the network, ship the last checkpoint.
+#   bash scripts/reproduce_embedded_model.sh [WORKERS]
+# Every stage resumes: a finished route is not recorded again, training continues from its last
+# checkpoint. On this project's 2-core CPU: ~35 min of recording, ~60 min of training.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+WORKERS="${1:-2}"
+bash scripts/bootstrap.sh
+.venv/bin/automot collect --config configs/collect_embedded.yaml --generate 110 \
+  --routes datasets/embedded_train_routes.xml --max-hours 1.1 --out datasets/embedded_train --workers "$WORKERS" \
+  || echo "collect: some routes failed (the expert's failures are left out of the data)"
+.venv/bin/automot train --config configs/train_embedded_mini.yaml --auto-resume
+.venv/bin/python -m training.ship --run runs/train_embedded_mini --out models/embedded_mini

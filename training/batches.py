@@ -1,0 +1,56 @@
+"""Dataset samples -> the network's training batch, built in the DataLoader workers.
+
+The inputs go through the agent's own builders (UEInputBuilder for the UE prefix,
+runtime.ae_batch_from_arrays for the AE), so what the network trains on is exactly what it
+reads when it drives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from data.dataset import DrivingBatch, DrivingSample, collate
+from planner.automot.decisions import DecisionCodec
+from planner.automot.network import AEBatch, AutoMoTNetwork, Targets
+from planner.automot.runtime import ae_batch_from_arrays
+from planner.automot.understanding import UEBatch, UEInputBuilder
+
+
+@dataclass
+class TrainBatch:
+    ue: UEBatch
+    ae: AEBatch
+    targets: Targets
+    data: DrivingBatch  # the collated sample tensors (labels, boxes for the open-loop metrics, names)
+
+    def to(self, device: torch.device) -> TrainBatch:
+        t = self.targets
+        return TrainBatch(self.ue.to(device), self.ae.to(device),
+                          Targets(t.waypoints.to(device), t.route.to(device), t.speed.to(device),
+                                  t.decision_ids.to(device)), self.data)
+
+    def where(self) -> str:
+        """The samples' route and frame names, for error messages."""
+        return ", ".join(f"{r}/{int(f):04d}" for r, f in zip(self.data.route_names, self.data.frames))
+
+
+class BatchMaker:
+    """collate_fn of the training and validation loaders (picklable by fork: plain references)."""
+
+    def __init__(self, network: AutoMoTNetwork, builder: UEInputBuilder, codec: DecisionCodec) -> None:
+        self.network, self.builder, self.codec = network, builder, codec
+
+    def __call__(self, samples: Sequence[DrivingSample]) -> TrainBatch:
+        data = collate(samples)
+        images = [s.images for s in samples]  # [T, H, W, 3] each
+        tps = [s.target_points for s in samples]
+        speeds = [s.speed for s in samples]
+        ue = self.builder.build(images, tps, speeds)
+        ae = ae_batch_from_arrays(self.network, [np.asarray(im[-1]) for im in images],
+                                  [s.lidar_bev for s in samples], tps, speeds)
+        targets = Targets(data.waypoints, data.route, data.speed_targets, self.codec.targets(data.decisions))
+        return TrainBatch(ue, ae, targets, data)
