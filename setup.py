@@ -25,6 +25,8 @@ CORE_REQUIREMENTS = [
     "lazrs",
     # `automot train` writes TensorBoard event files (torch.utils.tensorboard needs the package).
     "tensorboard",
+    # The action refiner (AutoMoT+) denoises with diffusers' DDIM scheduler.
+    "diffusers",
 ]
 
 EXTRAS = {

@@ -93,7 +93,7 @@ class AutoMoTAgent(AutonomousAgent):
         self.controller = DrivingController(self.config.controllers)
         self.escape = ParkingEscape(self.config.controllers.parking_escape)
         if self._planner is None:
-            self._planner = build_planner(self.config.planner, self.config.model)
+            self._planner = build_planner(self.config.planner, self.config.model, self.config.refiner)
         self.scheduler = PlannerScheduler(self._planner, self.config.scheduler)
         self.step = 0
         self._prepare_route()

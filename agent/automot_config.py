@@ -21,6 +21,7 @@ from controllers.controller_config import ControllerConfig
 from core.atomic_files import atomic_write_text
 from core.typed_config import ConfigError, from_dict, load_yaml, require, to_dict
 from planner.automot.model_config import ModelConfig
+from planner.automot.refiner_config import RefinerConfig
 from planner.planner_config import PlannerConfig
 from sensors.sensor_config import SensorConfig
 
@@ -61,6 +62,7 @@ class AgentConfig:
     sensors: SensorConfig = field(default_factory=SensorConfig)
     planner: PlannerConfig = field(default_factory=PlannerConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    refiner: RefinerConfig = field(default_factory=RefinerConfig)  # AutoMoT+ action refiner (off by default)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     controllers: ControllerConfig = field(default_factory=ControllerConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from data_fixtures import PERIOD, write_route
 
-from training.train_config import OptimConfig, RunConfig, TrainConfig, TrainDataConfig
 from planner.automot.model_config import ModelConfig
+from training.train_config import OptimConfig, RunConfig, TrainConfig, TrainDataConfig
 
 
 def turning(n: int, speed: float, yaw_rate: float, x0: float = 0.0) -> tuple[list, list]:

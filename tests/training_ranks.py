@@ -13,12 +13,11 @@ import torch
 import torch.distributed as dist
 
 sys.path.insert(0, str(Path(__file__).parent))
-from training_fixtures import tiny_config  # noqa: E402
+from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+from training_fixtures import tiny_config
 
-from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict  # noqa: E402
-
-from training.distributed import dist_env, unwrap  # noqa: E402
-from training.trainer import train  # noqa: E402
+from training.distributed import dist_env, unwrap
+from training.trainer import train
 
 
 def main() -> None:

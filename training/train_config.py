@@ -17,6 +17,7 @@ from typing import Literal
 from core.typed_config import load_yaml, require
 from data.data_config import DataConfig
 from planner.automot.model_config import ModelConfig
+from planner.automot.refiner_config import RefinerConfig
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,20 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    # 'network': the AutoMoT network. 'refiner': the action refiner on top of the network of
+    # init.checkpoint, which stays frozen (AutoMoT+); its checkpoints hold the refiner only.
+    stage: Literal["network", "refiner"] = "network"
     model: ModelConfig = field(default_factory=ModelConfig)
+    refiner: RefinerConfig = field(default_factory=RefinerConfig)  # the refiner's shape (stage: refiner)
     data: TrainDataConfig = field(default_factory=TrainDataConfig)
     init: InitConfig = field(default_factory=InitConfig)
     parts: PartsConfig = field(default_factory=PartsConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
+
+    def __post_init__(self) -> None:
+        require(self.stage != "refiner" or bool(self.init.checkpoint),
+                "stage: refiner trains on top of a trained network: set init.checkpoint")
 
     @property
     def out(self) -> Path:

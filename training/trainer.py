@@ -22,10 +22,11 @@ from rich.console import Console
 from core.typed_config import ConfigError, to_dict
 from data.dataset import DrivingDataset, split_by_route
 from planner.automot.build import build_network, resolve_tokenizer
-from planner.automot.checkpoint import CheckpointError, checkpoint_kind, load_checkpoint, save_checkpoint
+from planner.automot.checkpoint import CheckpointError, checkpoint_kind, load_checkpoint
 from planner.automot.decisions import DecisionCodec
 from planner.automot.model_config import ModelConfig
 from planner.automot.network import AutoMoTNetwork
+from planner.automot.refiner import ActionRefiner
 from planner.automot.sizes import get_size
 from planner.automot.understanding import UEInputBuilder, build_image_processor
 from sensors.sensor_config import SensorConfig
@@ -47,6 +48,7 @@ from training.distributed import (
 from training.logs import TrainLogger
 from training.open_loop import OpenLoopMetrics
 from training.sampler import ResumableBatchSampler
+from training.stages import network_stage, outputs_of, refiner_stage
 from training.train_config import PartsConfig, SamplingConfig, TrainConfig
 
 
@@ -171,7 +173,7 @@ def validate(module: torch.nn.Module, val_ds: DrivingDataset | None, maker: Batc
     mine = picks[env.rank * per_rank:(env.rank + 1) * per_rank].tolist()  # equal shares: FSDP needs equal steps
     loader = _loader(torch.utils.data.Subset(val_ds, mine), maker, config.data.workers,
                      batch_size=config.optim.batch_size)
-    metrics = OpenLoopMetrics()
+    metrics, base_metrics = OpenLoopMetrics(), OpenLoopMetrics()
     sums: dict[str, float] = {}
     batches = 0
     was_training = module.training
@@ -180,7 +182,7 @@ def validate(module: torch.nn.Module, val_ds: DrivingDataset | None, maker: Batc
         for batch in loader:
             b = batch.to(device)
             with autocast(config.run.precision, device):
-                losses, out = module(b.ue, b.ae, b.targets, return_outputs=True)
+                losses, out, base = outputs_of(module(b.ue, b.ae, b.targets, return_outputs=True))
             for k, v in losses.items():
                 name = "loss" if k == "loss" else f"loss_{k}"
                 sums[name] = sums.get(name, 0.0) + float(v)
@@ -188,8 +190,11 @@ def validate(module: torch.nn.Module, val_ds: DrivingDataset | None, maker: Batc
             d = batch.data
             metrics.add(out.waypoints, d.waypoints, d.future_boxes, d.future_box_mask, d.ego_extent,
                         codec.decode(out.decision_logits.float().cpu()), d.decisions, out.speed, d.speed_targets)
+            if base is not None:  # the refiner stage: the network's own plan on the same samples
+                base_metrics.add(base.waypoints, d.waypoints, d.future_boxes, d.future_box_mask, d.ego_extent)
     module.train(was_training)
     result = {**metrics.result(), **{k: v / max(batches, 1) for k, v in sums.items()}}
+    result.update({f"base_{k}": v for k, v in base_metrics.result().items() if k != "samples"})
     return mean_across_ranks(result, env, device)
 
 
@@ -241,24 +246,29 @@ def _train(config: TrainConfig, resume: bool, env: DistEnv, device: torch.device
     tokenizer = resolve_tokenizer(replace(model_config, checkpoint=config.init.checkpoint), spec)
     network, tokenizer = build_network(replace(model_config, seed=run.seed), device=device, tokenizer=tokenizer)
     logger = TrainLogger(out, config.optim.steps, resumed.step if resumed else 0, env.main, console)
+    if config.init.checkpoint and (resumed is None or config.stage == "refiner"):
+        report = load_checkpoint(network, config.init.checkpoint, strict=config.init.strict)
+        logger.message(report.summary())
+    if config.stage == "refiner":
+        torch.manual_seed(run.seed)
+        stage = refiner_stage(network, ActionRefiner(network.spec, config.refiner).to(device))
+    else:
+        stage = network_stage(network, tokenizer)
     if resumed is not None:
-        load_checkpoint(network, resumed.folder / checkpoints.MODEL_DIR, strict=True)
+        stage.load(resumed.folder / checkpoints.MODEL_DIR)
         diffs = checkpoints.config_differences(resumed.saved_config, to_dict(config))
         logger.message(f"resuming {resumed.folder} at step {resumed.step}"
                        + (f"; config changed: {'; '.join(diffs)}" if diffs else ""))
-    elif config.init.checkpoint:
-        report = load_checkpoint(network, config.init.checkpoint, strict=config.init.strict)
-        logger.message(report.summary())
 
     train_ds, val_ds = build_datasets(config)
-    trainable = sum(p.numel() for p in network.parameters() if p.requires_grad)
-    logger.message(f"{len(train_ds)} training samples ({len(train_ds.routes)} routes), "
+    trainable = sum(p.numel() for p in stage.module.parameters() if p.requires_grad)
+    logger.message(f"stage {config.stage}: {len(train_ds)} training samples ({len(train_ds.routes)} routes), "
                    f"{len(val_ds) if val_ds else 0} validation samples; {trainable:,} trainable parameters "
-                   f"of {sum(p.numel() for p in network.parameters()):,}; {env.world} process(es)")
+                   f"of {sum(p.numel() for p in stage.module.parameters()):,}; {env.world} process(es)")
     maker, codec = batch_maker(network, model_config, tokenizer)
 
-    network.train()
-    module = wrap(network, env, run.parallel, device)
+    stage.module.train()
+    module = wrap(stage.module, env, run.parallel, device)
     optimizer = torch.optim.AdamW(param_groups(module, config.optim.weight_decay), lr=config.optim.lr,
                                   betas=config.optim.betas)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, config))
@@ -293,7 +303,7 @@ def _train(config: TrainConfig, resume: bool, env: DistEnv, device: torch.device
             state = {"step": at, "world": env.world, "optimizer": optim_state, "scheduler": scheduler.state_dict(),
                      "next_batch": at * accumulation}
             folder = checkpoints.finish(out, at, tmp, config,
-                                        lambda path: save_checkpoint(network, tokenizer, path, state=model_state),
+                                        lambda path: stage.save(model_state, path),
                                         state, run.keep_checkpoints)
         barrier(env)
         return folder

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from planner.automot.build import build_runtime
 from planner.automot.model_config import ModelConfig
+from planner.automot.refiner_config import RefinerConfig
 from planner.automot.runtime import AutoMoTRuntime, UECache
 from planner.interface import Observation, Plan
 
@@ -22,8 +23,8 @@ class AutoMoTPlanner:
         self.runtime = runtime
 
     @classmethod
-    def from_model_config(cls, config: ModelConfig) -> AutoMoTPlanner:
-        return cls(build_runtime(config))
+    def from_model_config(cls, config: ModelConfig, refiner: RefinerConfig | None = None) -> AutoMoTPlanner:
+        return cls(build_runtime(config, refiner))
 
     def reset(self) -> None:
         """Nothing to forget: the context is the scheduler's, the network is stateless."""

@@ -20,6 +20,7 @@ from planner.automot.checkpoint import checkpoint_kind, load_checkpoint
 from planner.automot.decisions import DecisionCodec
 from planner.automot.model_config import ModelConfig
 from planner.automot.network import AutoMoTNetwork
+from planner.automot.refiner_config import RefinerConfig
 from planner.automot.runtime import AutoMoTRuntime
 from planner.automot.sizes import SizeSpec, get_size
 from planner.automot.tokenizer import TOKENIZER_FILE, TextTokenizer, build_tokenizer
@@ -82,7 +83,8 @@ def build_network(config: ModelConfig, device: str | torch.device | None = None,
     return network, tokenizer
 
 
-def build_runtime(config: ModelConfig) -> AutoMoTRuntime:
+def build_runtime(config: ModelConfig, refiner: RefinerConfig | None = None) -> AutoMoTRuntime:
+    """The network's runtime; with an enabled refiner config, the saved refiner on top of it."""
     spec = get_size(config.size)
     network, tokenizer = build_network(config)
     if config.checkpoint:
@@ -99,7 +101,13 @@ def build_runtime(config: ModelConfig) -> AutoMoTRuntime:
     builder = UEInputBuilder(spec, config, tokenizer, processor, network.understanding.model.get_rope_index)
     codec = DecisionCodec(tokenizer, spec.num_decision_queries, spec.num_decision_words,
                           config.prompt.decision_separator)
-    return AutoMoTRuntime(network, builder, codec)
+    action_refiner = None
+    if refiner is not None and refiner.enabled:
+        from planner.automot.refiner import load_refiner  # diffusers, only when asked for
+
+        action_refiner = load_refiner(refiner.checkpoint, spec, refiner)
+        log.info("AutoMoT+: action refiner from %s (%d DDIM steps)", refiner.checkpoint, refiner.inference_steps)
+    return AutoMoTRuntime(network, builder, codec, action_refiner)
 
 
 def without_weights(config: ModelConfig) -> ModelConfig:

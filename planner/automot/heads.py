@@ -86,6 +86,7 @@ class AEOutputs:
     waypoints: torch.Tensor  # [B, 6, 2] ego frame m, 0.5 s apart
     waypoint_steps: torch.Tensor  # [B, 6, 2] the head's step offsets (waypoints = their cumsum; the loss reads these)
     speed: torch.Tensor  # [B, 3] m/s at +1 s, +2 s, +3 s (training signal)
+    hidden: torch.Tensor | None = None  # [B, Ta, H] the AE's final hidden states (after its norm): the refiner's input
 
 
 class AEHeads(nn.Module):
@@ -113,4 +114,5 @@ class AEHeads(nn.Module):
             waypoints=steps.cumsum(dim=1),
             waypoint_steps=steps,
             speed=self.speed_head(hidden[:, self.velocity_index]),
+            hidden=hidden,
         )

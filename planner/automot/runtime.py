@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -25,6 +26,9 @@ from planner.automot.network import AEBatch, AutoMoTNetwork
 from planner.automot.shared_attention import cached_attention
 from planner.automot.understanding import UEBatch, UEInputBuilder, prefill
 from planner.interface import Observation, Plan
+
+if TYPE_CHECKING:  # the refiner imports diffusers: only loaded when one is enabled
+    from planner.automot.refiner import ActionRefiner
 
 
 @dataclass(frozen=True)
@@ -43,9 +47,11 @@ class UECache:
 
 
 class AutoMoTRuntime:
-    def __init__(self, network: AutoMoTNetwork, builder: UEInputBuilder, codec: DecisionCodec) -> None:
+    def __init__(self, network: AutoMoTNetwork, builder: UEInputBuilder, codec: DecisionCodec,
+                 refiner: ActionRefiner | None = None) -> None:
         self.network = network.eval()
         self.builder, self.codec = builder, codec
+        self.refiner = None if refiner is None else refiner.to(next(network.parameters()).device).eval()
         param = next(network.parameters())
         self.device, self.dtype = param.device, param.dtype
 
@@ -85,6 +91,9 @@ class AutoMoTRuntime:
         if not isinstance(cache, UECache):
             raise TypeError(f"act needs the UECache from understand(), got {type(cache).__name__}")
         out = self.act_batch(self.ae_batch([observation]), cache)
+        if self.refiner is not None:  # the refined waypoints and route replace the AE's
+            with torch.inference_mode():
+                out = self.refiner.refine(out)
         return self.to_plan(out)[0]
 
     def to_plan(self, out: AEOutputs) -> list[Plan]:

@@ -1,0 +1,164 @@
+"""The action refiner (AutoMoT+), as truncated diffusion in the manner of DiffusionDrive.
+
+    anchor  = the AE's plan: 6 waypoints + 20 route points, [B, 26, 2] ego m
+    x_T     = DDIM.add_noise(anchor / scale, noise, T)        T = truncation_step (e.g. 50 of 1000)
+    x_t-1   = DDIM.step(denoiser(x_t, t, cond), t, x_t)        `inference_steps` steps, T -> 0
+    refined = x_0 * scale                                       replaces the plan's waypoints and route
+
+The denoiser predicts the clean plan (DDIM prediction_type 'sample'); it reads the noisy points
+(each a token: its coordinates, which point it is, the timestep) and cross-attends to the AE's
+final hidden states of its BEV, decision, route and waypoint tokens. Training noises the anchor
+at t ~ U[0, T] and regresses the expert's plan (L1), with the network frozen: it learns the
+correction from what the AE proposes to what the expert drove.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import torch
+from diffusers import DDIMScheduler
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from core.atomic_files import atomic_write_json
+from core.typed_config import from_dict
+from planner.automot.heads import AEOutputs
+from planner.automot.refiner_config import RefinerConfig
+from planner.automot.sizes import SizeSpec
+
+REFINER_CONFIG = "refiner_config.json"
+REFINER_WEIGHTS = "refiner.safetensors"
+
+
+def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """[B] integer timesteps -> [B, dim] sinusoidal features."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10_000.0) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    angles = t.float()[:, None] * freqs[None]
+    return torch.cat([angles.sin(), angles.cos()], dim=-1)
+
+
+class RefinerBlock(nn.Module):
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(width), nn.LayerNorm(width), nn.LayerNorm(width)
+        self.self_attn = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.cross_attn = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        h = self.norm1(x)
+        x = x + self.self_attn(h, h, h, need_weights=False)[0]
+        x = x + self.cross_attn(self.norm2(x), cond, cond, need_weights=False)[0]
+        return x + self.mlp(self.norm3(x))
+
+
+class ActionRefiner(nn.Module):
+    def __init__(self, spec: SizeSpec, config: RefinerConfig) -> None:
+        super().__init__()
+        self.spec, self.config = spec, config
+        w = config.width
+        self.points = spec.num_waypoints + spec.num_route_points
+        self.point_in = nn.Linear(2, w)
+        self.point_embed = nn.Embedding(self.points, w)  # which waypoint / route point a token is
+        self.time_mlp = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
+        self.cond_in = nn.Linear(spec.text.hidden_size, w)
+        self.blocks = nn.ModuleList(RefinerBlock(w, config.heads) for _ in range(config.layers))
+        self.out = nn.Sequential(nn.LayerNorm(w), nn.Linear(w, 2))
+        self.scheduler = DDIMScheduler(num_train_timesteps=config.train_timesteps, beta_schedule="scaled_linear",
+                                       prediction_type="sample", clip_sample=False, set_alpha_to_one=True)
+        spacing = config.truncation_step // config.inference_steps
+        # DDIM steps from t to t - train_timesteps // num_inference_steps: make that the truncated spacing.
+        self.scheduler.set_timesteps(config.train_timesteps // spacing)
+        # e.g. [50, 25]: the anchor noised to the truncation step, the last step's x0 estimate is the plan
+        self.inference_timesteps = [config.truncation_step - spacing * k for k in range(config.inference_steps)]
+
+    # --- pieces ---------------------------------------------------------------------------
+    def conditioning(self, out: AEOutputs) -> torch.Tensor:
+        """[B, Tc, w]: the AE's final hidden states of its BEV and planning tokens."""
+        if out.hidden is None:
+            raise ValueError("the refiner needs the AE's hidden states (AEOutputs.hidden)")
+        return self.cond_in(out.hidden.float())
+
+    def anchor(self, out: AEOutputs) -> torch.Tensor:
+        """[B, 26, 2] the AE's plan, scaled to unit range."""
+        return torch.cat([out.waypoints.float(), out.route.float()], dim=1) / self.config.coordinate_scale_m
+
+    def denoise(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """x [B, 26, 2] noisy scaled points, t [B] timesteps, cond [B, Tc, w] -> [B, 26, 2] clean estimate."""
+        index = torch.arange(self.points, device=x.device)
+        h = self.point_in(x) + self.point_embed(index)[None] + self.time_mlp(
+            timestep_embedding(t, self.config.width))[:, None]
+        for block in self.blocks:
+            h = block(h, cond)
+        return x + self.out(h)  # a residual: the anchor is already close
+
+    def split(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """[B, 26, 2] scaled -> (waypoints [B, 6, 2], route [B, 20, 2]) in metres."""
+        metres = points * self.config.coordinate_scale_m
+        return metres[:, : self.spec.num_waypoints], metres[:, self.spec.num_waypoints:]
+
+    # --- inference and training -----------------------------------------------------------
+    def refine(self, out: AEOutputs) -> AEOutputs:
+        """The refined plan: `out` with its waypoints and route replaced (the rest unchanged)."""
+        cond = self.conditioning(out)
+        anchor = self.anchor(out)
+        gen = torch.Generator(device=anchor.device).manual_seed(self.config.seed)
+        noise = torch.randn(anchor.shape, generator=gen, device=anchor.device, dtype=anchor.dtype)
+        t0 = torch.full((anchor.shape[0],), self.config.truncation_step, dtype=torch.long, device=anchor.device)
+        x = self.scheduler.add_noise(anchor, noise, t0)
+        clean = anchor
+        for t in self.inference_timesteps:
+            ts = torch.full((anchor.shape[0],), t, dtype=torch.long, device=anchor.device)
+            step = self.scheduler.step(self.denoise(x, ts, cond), t, x)
+            x, clean = step.prev_sample, step.pred_original_sample
+        waypoints, route = self.split(clean)
+        steps = torch.cat([waypoints[:, :1], waypoints[:, 1:] - waypoints[:, :-1]], dim=1)
+        return replace(out, waypoints=waypoints.to(out.waypoints.dtype), route=route.to(out.route.dtype),
+                       waypoint_steps=steps.to(out.waypoint_steps.dtype))
+
+    def loss(self, out: AEOutputs, waypoints: torch.Tensor, route: torch.Tensor) -> torch.Tensor:
+        """L1 between the denoised anchor (noised at t ~ U[0, truncation_step]) and the expert's plan."""
+        cond = self.conditioning(out)
+        anchor = self.anchor(out)
+        t = torch.randint(0, self.config.truncation_step + 1, (anchor.shape[0],), device=anchor.device)
+        x = self.scheduler.add_noise(anchor, torch.randn_like(anchor), t)
+        target = torch.cat([waypoints.float(), route.float()], dim=1) / self.config.coordinate_scale_m
+        return (self.denoise(x, t, cond) - target).abs().mean() * self.config.coordinate_scale_m
+
+    # --- files --------------------------------------------------------------------------
+    def save(self, folder: str | Path, state: dict[str, torch.Tensor] | None = None) -> Path:
+        """Weights + config into `folder`; `state`: the weights when they are not this module's own
+        (a sharded run's gathered state)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{REFINER_WEIGHTS}.tmp"
+        state = self.state_dict() if state is None else state
+        save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(tmp))
+        tmp.replace(folder / REFINER_WEIGHTS)
+        atomic_write_json(folder / REFINER_CONFIG, {"size": self.spec.name,
+                                                    "refiner": {**asdict(self.config), "enabled": False,
+                                                                "checkpoint": None}})
+        return folder
+
+
+def load_refiner(folder: str | Path, spec: SizeSpec, overrides: RefinerConfig | None = None) -> ActionRefiner:
+    """A saved refiner for a network of size `spec`; `overrides` may change inference settings only."""
+    folder = Path(folder)
+    config_file, weights = folder / REFINER_CONFIG, folder / REFINER_WEIGHTS
+    if not config_file.is_file() or not weights.is_file():
+        raise FileNotFoundError(f"refiner checkpoint {folder}: needs {REFINER_CONFIG} and {REFINER_WEIGHTS}")
+    saved = json.loads(config_file.read_text())
+    if saved.get("size") != spec.name:
+        raise ValueError(f"refiner checkpoint {folder} was trained for size '{saved.get('size')}', "
+                         f"the network is '{spec.name}'")
+    config = from_dict(RefinerConfig, saved["refiner"])
+    if overrides is not None:
+        config = replace(config, inference_steps=overrides.inference_steps, seed=overrides.seed)
+    refiner = ActionRefiner(spec, config)
+    refiner.load_state_dict(load_file(str(weights)), strict=True)
+    return refiner.eval()

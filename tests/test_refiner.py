@@ -1,0 +1,97 @@
+"""The action refiner (AutoMoT+): truncated DDIM on the AE's plan, its training stage, the agent switch."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+from network_fixtures import observation, tiny_runtime
+from training_fixtures import tiny_config, write_dataset
+
+from agent.automot_config import agent_config_from_dict
+from core.typed_config import ConfigError
+from planner.automot.build import build_runtime
+from planner.automot.checkpoint import save_checkpoint
+from planner.automot.model_config import ModelConfig
+from planner.automot.refiner import REFINER_CONFIG, REFINER_WEIGHTS, ActionRefiner, load_refiner
+from planner.automot.refiner_config import RefinerConfig
+from planner.automot.sizes import get_size
+from training.logs import METRICS_FILE, read_metrics
+from training.trainer import train
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    return tiny_runtime(seed=3)
+
+
+def _outputs(runtime, seed=0):
+    obs = observation(seed)
+    cache = runtime.understand(obs)
+    return runtime.act_batch(runtime.ae_batch([obs]), cache)
+
+
+def test_truncated_schedule_noises_to_the_truncation_step_and_steps_down():
+    refiner = ActionRefiner(get_size("tiny"), RefinerConfig(truncation_step=50, inference_steps=2))
+    assert refiner.inference_timesteps == [50, 25]
+    assert type(refiner.scheduler).__name__ == "DDIMScheduler"
+    assert refiner.scheduler.config.prediction_type == "sample"
+    with pytest.raises(ConfigError, match="multiple of refiner.inference_steps"):
+        RefinerConfig(truncation_step=50, inference_steps=3)
+    with pytest.raises(ConfigError, match="needs refiner.checkpoint"):
+        RefinerConfig(enabled=True)
+
+
+def test_refine_replaces_waypoints_and_route_only_and_is_deterministic(runtime):
+    out = _outputs(runtime)
+    assert out.hidden is not None and out.hidden.shape[1] == runtime.network.spec.ae_tokens
+    refiner = ActionRefiner(runtime.network.spec, RefinerConfig()).eval()
+    with torch.no_grad():
+        a, b = refiner.refine(out), refiner.refine(out)
+    assert torch.equal(a.waypoints, b.waypoints) and torch.equal(a.route, b.route)
+    assert not torch.allclose(a.waypoints, out.waypoints)  # an untrained refiner moves the plan
+    assert torch.equal(a.decision_logits, out.decision_logits) and torch.equal(a.speed, out.speed)
+    assert torch.allclose(a.waypoint_steps.cumsum(1), a.waypoints, atol=1e-5)
+
+
+def test_refiner_stage_trains_with_the_network_frozen_and_the_agent_loads_it(tmp_path):
+    data = write_dataset(tmp_path / "data", routes=4)
+    base = tiny_runtime(seed=1, energized=False)
+    save_checkpoint(base.network, base.builder.tokenizer, tmp_path / "net")
+    before = {k: v.clone() for k, v in base.network.state_dict().items()}
+    config = tiny_config(data, tmp_path / "ref", steps=3)
+    config = replace(config, stage="refiner", init=replace(config.init, checkpoint=str(tmp_path / "net")))
+    result = train(config)
+    folder = result.checkpoint / "model"
+    assert (folder / REFINER_WEIGHTS).is_file() and (folder / REFINER_CONFIG).is_file()
+    assert not (folder / "model.safetensors").exists()  # the refiner's folder holds the refiner only
+    val = [r for r in read_metrics(tmp_path / "ref" / METRICS_FILE) if r["kind"] == "val"][-1]
+    assert {"l2_1s", "base_l2_1s", "base_collision_3s"} <= set(val)
+    assert val["l2_1s"] != val["base_l2_1s"]
+    network = build_runtime(ModelConfig(size="tiny", checkpoint=str(tmp_path / "net"))).network
+    assert all(torch.equal(before[k], v) for k, v in network.state_dict().items())  # frozen
+
+    # The agent switch: the same network, with and without the refiner.
+    plain = build_runtime(ModelConfig(size="tiny", checkpoint=str(tmp_path / "net")))
+    refined = build_runtime(ModelConfig(size="tiny", checkpoint=str(tmp_path / "net")),
+                            RefinerConfig(enabled=True, checkpoint=str(folder)))
+    obs = observation(2)
+    p0, p1 = plain.act(obs, plain.understand(obs)), refined.act(obs, refined.understand(obs))
+    assert p0.decisions == p1.decisions and not np.allclose(p0.waypoints, p1.waypoints)
+    out = refined.act_batch(refined.ae_batch([obs]), refined.understand(obs))
+    with torch.no_grad():
+        expected = refined.refiner.refine(out)
+    assert np.allclose(p1.waypoints, expected.waypoints[0].numpy()) and np.allclose(p1.route, expected.route[0].numpy())
+    with pytest.raises(ValueError, match="trained for size 'tiny'"):
+        load_refiner(folder, get_size("mini"))
+
+
+def test_agent_config_has_a_refiner_section_off_by_default(tmp_path):
+    config = agent_config_from_dict({})
+    assert config.refiner.enabled is False
+    on = agent_config_from_dict({"refiner": {"enabled": True, "checkpoint": str(tmp_path)}})
+    assert on.refiner.enabled and on.refiner.checkpoint == str(tmp_path)
+    with pytest.raises(ConfigError):
+        agent_config_from_dict({"refiner": {"enabeld": True}})
