@@ -38,9 +38,9 @@ def test_truncated_schedule_noises_to_the_truncation_step_and_steps_down():
     assert refiner.inference_timesteps == [50, 25]
     assert type(refiner.scheduler).__name__ == "DDIMScheduler"
     assert refiner.scheduler.config.prediction_type == "sample"
-    with pytest.raises(ConfigError, match="multiple of refiner.inference_steps"):
+    with pytest.raises(ConfigError, match=r"multiple of refiner\.inference_steps"):
         RefinerConfig(truncation_step=50, inference_steps=3)
-    with pytest.raises(ConfigError, match="needs refiner.checkpoint"):
+    with pytest.raises(ConfigError, match=r"needs refiner\.checkpoint"):
         RefinerConfig(enabled=True)
 
 
