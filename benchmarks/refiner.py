@@ -34,15 +34,18 @@ from planner.automot.refiner_config import RefinerConfig
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="mini", choices=["tiny", "mini", "small", "full"])
-    parser.add_argument("--steps", type=int, default=2, help="DDIM denoising steps")
+    parser.add_argument("--steps", type=int, default=RefinerConfig.inference_steps, help="DDIM denoising steps")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--width", type=int, default=RefinerConfig.width)
+    parser.add_argument("--layers", type=int, default=RefinerConfig.layers)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     runtime = build_runtime(ModelConfig(size=args.size))
-    refiner = ActionRefiner(runtime.network.spec, RefinerConfig(inference_steps=args.steps,
-                                                                 truncation_step=25 * args.steps)).eval()
+    config = RefinerConfig(inference_steps=args.steps, truncation_step=25 * args.steps, width=args.width,
+                           layers=args.layers, heads=4 if args.width % 4 == 0 else 1)
+    refiner = ActionRefiner(runtime.network.spec, config).eval()
     obs = synthetic_observation()
     cache = runtime.understand(obs)
     ae_times, refiner_times = [], []
@@ -64,7 +67,7 @@ def main() -> int:
     ae_ms, refiner_ms = float(np.median(ae_times)), float(np.median(refiner_times))
     result = {"size": args.size, "refiner_ms": round(refiner_ms, 3), "ae_ms": round(ae_ms, 3),
               "ratio": round(refiner_ms / ae_ms, 4), "refiner_spread_ms": round(iqr(refiner_times), 3),
-              "ae_spread_ms": round(iqr(ae_times), 3), "steps": args.steps, "threads": args.threads,
+              "ae_spread_ms": round(iqr(ae_times), 3), "steps": args.steps, "width": args.width, "layers": args.layers, "threads": args.threads,
               "repeats": args.repeats, "refiner_params": sum(p.numel() for p in refiner.parameters())}
     if args.json:
         print(json.dumps(result))
