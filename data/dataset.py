@@ -101,10 +101,13 @@ class DrivingDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return int(self._offsets[-1])
 
-    def sample_speeds(self) -> np.ndarray:
-        """[len, 2] m/s: each sample's speed now and at the first speed horizon (+1 s), from the
-        in-memory index (no file is read): what sample weighting needs."""
-        ahead = self.horizons.speed[0]
+    def sample_speeds(self, ahead_s: float | None = None) -> np.ndarray:
+        """[len, 2] m/s: each sample's speed now and `ahead_s` later (default: the first speed
+        horizon, +1 s), from the in-memory index (no file is read): what sample weighting needs."""
+        period = self.config.layout.frame_period_s
+        ahead = self.horizons.speed[0] if ahead_s is None else frames_for(ahead_s, period, "set_off_within_s")
+        if ahead > self.horizons.future:
+            raise ValueError(f"{ahead_s} s is past the label horizon ({self.horizons.future * period} s)")
         rows = [np.stack([r.speed[r.samples], r.speed[r.samples + ahead]], axis=1) for r in self.routes if len(r.samples)]
         return np.concatenate(rows).astype(np.float32) if rows else np.zeros((0, 2), np.float32)
 

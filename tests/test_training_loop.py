@@ -198,3 +198,40 @@ def test_parts_auto_trains_a_random_ue_and_freezes_a_pretrained_one():
     assert pretrained.freeze_understanding is True and pretrained.freeze_vision is True
     forced = resolve_parts(model, PartsConfig(understanding="train", bev_encoder="freeze"), pretrained_ue=True)
     assert forced.freeze_understanding is False and forced.freeze_bev_encoder is True
+
+
+def test_speed_dropout_hides_a_stable_share_of_the_speed_inputs(dataset, tmp_path):
+    from training.batches import speed_dropped
+    from training.trainer import batch_maker
+
+    picks = [speed_dropped(f"Town01_Route{r}", f, seed=0, probability=0.33) for r in range(20) for f in range(100)]
+    assert 0.28 < np.mean(picks) < 0.38
+    assert picks == [speed_dropped(f"Town01_Route{r}", f, seed=0, probability=0.33) for r in range(20) for f in range(100)]
+    assert not any(speed_dropped("x", f, seed=0, probability=0.0) for f in range(100))
+    # In a batch, a dropped sample's AE speed reads 0 while its labels stay the recorded ones.
+    from planner.automot.build import build_network
+    from training.batches import BatchMaker
+
+    network, tokenizer = build_network(ModelConfig(size="tiny"))
+    maker, codec = batch_maker(network, ModelConfig(size="tiny"), tokenizer)
+    ds, _ = build_datasets(tiny_config(dataset, tmp_path))
+    samples = [ds[i] for i in range(4)]
+    dropped = BatchMaker(network, maker.builder, codec, speed_dropout=0.999, seed=0)(samples)
+    kept = maker(samples)
+    assert torch.all(dropped.ae.speed == 0) and torch.all(kept.ae.speed > 0)
+    assert torch.equal(dropped.targets.waypoints, kept.targets.waypoints)
+
+
+def test_set_off_horizon_reaches_further_ahead(tmp_path):
+    speeds = [0.0] * 10 + [0.4 * k for k in range(1, 17)]  # rests 2.5 s, then sets off gently
+    xs = np.cumsum([0.0] + [s * 0.25 for s in speeds[:-1]])
+    write_route(tmp_path, "Town01_SetOff", [(float(x), 0.0, 0.0) for x in xs], speeds)
+    config = tiny_config(tmp_path, tmp_path / "run")
+    config = replace(config, data=replace(config.data, val_fraction=0.0, dataset=replace(
+        config.data.dataset, labels=replace(config.data.dataset.labels, route_start_speed_mps=0.0))))
+    ds, _ = build_datasets(config)
+    near = sample_weights(ds, SamplingConfig(set_off_weight=5.0, set_off_within_s=1.0))
+    far = sample_weights(ds, SamplingConfig(set_off_weight=5.0, set_off_within_s=2.0))
+    assert (far == 5.0).sum() > (near == 5.0).sum() >= 1
+    with pytest.raises(ValueError, match="past the label horizon"):
+        ds.sample_speeds(4.0)

@@ -27,10 +27,14 @@ class SamplingConfig:
 
     set_off_weight: float = 1.0  # a sample at rest whose labels move off counts this many times
     set_off_speed_mps: float = 0.5  # "at rest": slower than this now ...
-    set_off_gain_mps: float = 1.0  # ... and faster by this much at the first speed horizon (+1 s)
+    set_off_gain_mps: float = 1.0  # ... and faster by this much ...
+    set_off_within_s: float = 1.0  # ... this long later (a speed label horizon: 1, 2 or 3 s)
+    # Share of training samples whose speed input reads 0 m/s (training/batches.py: inertia).
+    speed_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         require(self.set_off_weight > 0, "data.sampling.set_off_weight must be positive")
+        require(0.0 <= self.speed_dropout < 1.0, "data.sampling.speed_dropout must be in [0, 1)")
 
 
 @dataclass(frozen=True)

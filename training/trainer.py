@@ -114,7 +114,7 @@ def sample_weights(ds: DrivingDataset, sampling: SamplingConfig) -> np.ndarray |
     """Per-sample draw weights: set-off samples (at rest now, moving a second later) up-weighted."""
     if sampling.set_off_weight == 1.0:
         return None
-    speeds = ds.sample_speeds()
+    speeds = ds.sample_speeds(sampling.set_off_within_s)
     set_off = (speeds[:, 0] < sampling.set_off_speed_mps) & (speeds[:, 1] - speeds[:, 0] > sampling.set_off_gain_mps)
     return np.where(set_off, sampling.set_off_weight, 1.0)
 
@@ -266,6 +266,7 @@ def _train(config: TrainConfig, resume: bool, env: DistEnv, device: torch.device
                    f"{len(val_ds) if val_ds else 0} validation samples; {trainable:,} trainable parameters "
                    f"of {sum(p.numel() for p in stage.module.parameters()):,}; {env.world} process(es)")
     maker, codec = batch_maker(network, model_config, tokenizer)
+    train_maker = BatchMaker(maker.network, maker.builder, maker.codec, config.data.sampling.speed_dropout, run.seed)
 
     stage.module.train()
     module = wrap(stage.module, env, run.parallel, device)
@@ -289,7 +290,7 @@ def _train(config: TrainConfig, resume: bool, env: DistEnv, device: torch.device
     sampler = ResumableBatchSampler(len(train_ds), config.optim.batch_size, seed=run.seed, rank=env.rank,
                                     world=env.world, start_batch=step * accumulation,
                                     weights=sample_weights(train_ds, config.data.sampling))
-    loader = iter(_loader(train_ds, maker, config.data.workers, batch_sampler=sampler))
+    loader = iter(_loader(train_ds, train_maker, config.data.workers, batch_sampler=sampler))
 
     def save(at: int) -> Path | None:
         tmp = checkpoints.begin(out, at) if env.main else checkpoints.pending_dir(out, at)
