@@ -137,7 +137,7 @@ class AutoMoTAgent(AutonomousAgent):
         if getattr(self, "scheduler", None) is not None:
             self.scheduler.close()
         if self._metric_info is not None:
-            self._metric_info.flush()
+            self._metric_info.close()
         if self._tick_log is not None:
             self._tick_log.close()
         if self._debug_frames is not None:

@@ -45,7 +45,7 @@ class LoggingConfig:
     # evaluator's environment) decides; unset there too, nothing is written.
     save_path: str | None = None
     write_metric_info: bool = True  # Bench2Drive comfort input, when a save path is set
-    metric_info_flush_every_ticks: int = 20  # rewrite metric_info.json this often (and at the end)
+    metric_info_flush_every_ticks: int = 20  # append to metric_info.json this often (and at the end)
     log_decisions: bool = True  # decision words per tick into the run log
     debug_frames: bool = False  # camera + BEV debug images per tick (needs a save path)
     debug_video: bool = False  # an mp4 per route from the debug frames
