@@ -76,6 +76,13 @@ class AutoMoTAgent(AutonomousAgent):
         self.last_observation: Any = None
         self.last_command: VehicleCommand | None = None
 
+    @property
+    def needs_wall_clock(self) -> bool:
+        """True when the understanding pass runs in a background thread: a simulator faster than
+        real time must then pace its ticks to wall-clock time (CARLA's server does by itself),
+        or the pass never catches up and the agent brakes forever."""
+        return self.config is not None and self.config.scheduler.mode == "threaded"
+
     # -- leaderboard hooks -------------------------------------------------------------
     def get_hero(self) -> None:
         """The leaderboard base looks the hero up in CARLA; tolerate running without a world."""

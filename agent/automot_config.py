@@ -34,9 +34,16 @@ class SchedulerConfig:
     # 'sync': the understanding pass runs on its tick (deterministic).
     # 'threaded': it runs in a background worker; a tick never waits for it.
     mode: Literal["sync", "threaded"] = "sync"
+    # Threaded mode: torch threads of the understanding worker and of the tick (the action pass),
+    # so the two do not oversubscribe the cores. 0: automatic (the tick half the cores, the worker
+    # the rest, each at least 1). Sync mode leaves torch's own setting alone.
+    understand_threads: int = 0
+    act_threads: int = 0
 
     def __post_init__(self) -> None:
         require(self.ue_interval >= 1, "scheduler.ue_interval must be >= 1")
+        require(self.understand_threads >= 0 and self.act_threads >= 0,
+                "scheduler.understand_threads / act_threads must be >= 0 (0: automatic)")
 
 
 @dataclass(frozen=True)
