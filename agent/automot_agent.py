@@ -83,6 +83,16 @@ class AutoMoTAgent(AutonomousAgent):
         or the pass never catches up and the agent brakes forever."""
         return self.config is not None and self.config.scheduler.mode == "threaded"
 
+    def sensor_ids_read(self) -> frozenset[str] | None:
+        """The sensor ids whose data this agent reads; None: all. The cameras are left out when
+        neither the planner (`reads_camera = False`: the route follower, the simulator's expert)
+        nor the debug frames look at them, so a simulator may skip rendering them."""
+        if self.config is None:
+            return None
+        if getattr(self._planner, "reads_camera", True) or self.config.logging.debug_frames:
+            return None
+        return frozenset(s["id"] for s in build_sensor_dicts(self.config.sensors) if s["type"] != "sensor.camera.rgb")
+
     # -- leaderboard hooks -------------------------------------------------------------
     def get_hero(self) -> None:
         """The leaderboard base looks the hero up in CARLA; tolerate running without a world."""

@@ -75,6 +75,9 @@ class Plan:
 
 @runtime_checkable
 class Planner(Protocol):
+    """A planner may also say `reads_camera = False` (it never looks at Observation.images):
+    a simulator then need not render the cameras for it. Without the attribute: True."""
+
     def reset(self) -> None:
         """Forget everything about the previous route."""
 

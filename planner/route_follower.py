@@ -19,6 +19,8 @@ from planner.planner_config import RouteFollowerConfig
 
 
 class RouteFollowerPlanner:
+    reads_camera = False  # route + LiDAR only
+
     def __init__(self, config: RouteFollowerConfig) -> None:
         self.config = config
 

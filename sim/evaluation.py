@@ -162,6 +162,7 @@ def run_route(spec: RouteSpec, index: int, factory: AgentFactory, cfg: SimConfig
 
     video = _open_video(options, runner, save_name) if options.video else None
     pacer = _pacer(options, agent, cfg)
+    read_ids = _sensor_ids_read(agent)
     failure = ""
     start = options.wall_clock()
     try:
@@ -169,7 +170,7 @@ def run_route(spec: RouteSpec, index: int, factory: AgentFactory, cfg: SimConfig
             if pacer is not None:
                 pacer.wait()
             runner.tick_world()
-            input_data = suite.capture(runner.world)
+            input_data = suite.capture(runner.world, read_ids)
             try:
                 control = agent.run_step(input_data, runner.world.time)
             except Exception:
@@ -201,6 +202,12 @@ def run_route(spec: RouteSpec, index: int, factory: AgentFactory, cfg: SimConfig
     record = compute_route_record(record, index, runner.all_criteria(), runner.timeout.timeout, runner.route_length,
                                   runner.world.tick_count * cfg.dt, duration_system, failure, cfg.criteria)
     return record, False
+
+
+def _sensor_ids_read(agent: Any) -> frozenset[str] | None:
+    """The ids the agent says it reads (cameras nobody reads are not rendered); None: all."""
+    ask = getattr(agent, "sensor_ids_read", None)
+    return ask() if callable(ask) else None
 
 
 def _pacer(options: RunOptions, agent: Any, cfg: SimConfig) -> WallClockPacer | None:

@@ -6,6 +6,8 @@ per tick each channel fires round(pps * dt / channels) rays sweeping
 turn at 20 Hz / 10 Hz); a share `dropoff_general_rate` of rays is dropped at
 random before casting; intensity = exp(-attenuation * distance) with the
 intensity-based drop-off. Rays hit the flat ground (z = 0) and oriented boxes.
+A tick's ray pattern depends only on the rotation phase: it is computed once per phase.
+The ego's own boxes are tested only against the rays that can hit them (sim/lidar_self_hits.py).
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import numpy as np
 
 from core.frames import rotation_matrix
 from sim.config import LidarModelConfig
+from sim.lidar_self_hits import SelfHitCache
 from sim.world import BoxArrays
+
+MAX_CACHED_PHASES = 8  # 20 Hz at 10 Hz rotation: 2 phases; a pattern that never repeats is not kept
 
 
 class LidarSimulator:
@@ -32,21 +37,36 @@ class LidarSimulator:
         self.current_angle = 0.0
         self.alpha = cfg.dropoff_zero_intensity / cfg.dropoff_intensity_limit
         self.beta = 1.0 - cfg.dropoff_zero_intensity
+        self._patterns: dict[float, np.ndarray] = {}
+        self._self_hits = SelfHitCache(self.mount_pos, self.mount_rot)
 
     def rays(self) -> np.ndarray:
-        """[C, P, 3] unit directions of this tick's rays in the sensor frame; advances the rotation."""
-        k = np.arange(self.points_per_laser)
-        horiz = np.radians(np.fmod(self.current_angle + self.step_deg * k, 360.0) - 180.0)
+        """[C, P, 3] unit directions of this tick's rays in the sensor frame (read-only); advances the rotation."""
+        phase = self.current_angle
+        pattern = self._patterns.get(phase)
+        if pattern is None:
+            k = np.arange(self.points_per_laser)
+            horiz = np.radians(np.fmod(phase + self.step_deg * k, 360.0) - 180.0)
+            v = self.vertical[:, None]
+            pattern = np.stack(np.broadcast_arrays(np.cos(v) * np.cos(horiz), np.cos(v) * np.sin(horiz), np.sin(v)),
+                               axis=-1)
+            pattern.setflags(write=False)
+            if len(self._patterns) < MAX_CACHED_PHASES:
+                self._patterns[phase] = pattern
         self.current_angle = math.fmod(self.current_angle + self.angle_per_tick, 360.0)
-        v = self.vertical[:, None]
-        return np.stack(np.broadcast_arrays(np.cos(v) * np.cos(horiz), np.cos(v) * np.sin(horiz), np.sin(v)), axis=-1)
+        return pattern
 
     def scan(self, ego_x: float, ego_y: float, ego_yaw: float, boxes: BoxArrays | None,
-             exclude_ids: tuple[int, ...] = ()) -> np.ndarray:
+             exclude_ids: tuple[int, ...] = (), self_ids: tuple[int, ...] = ()) -> np.ndarray:
+        """This tick's points. `self_ids`: boxes that ride with the sensor (the ego), tested only
+        against the rays that can reach them."""
         cfg = self.cfg
-        dirs = self.rays().reshape(-1, 3)
+        phase = self.current_angle
+        pattern = self.rays().reshape(-1, 3)
+        dirs, kept = pattern, None
         if cfg.dropoff_general_rate > 0:
-            dirs = dirs[self.rng.random(len(dirs)) >= cfg.dropoff_general_rate]
+            kept = self.rng.random(len(dirs)) >= cfg.dropoff_general_rate
+            dirs = dirs[kept]
         c, s = math.cos(ego_yaw), math.sin(ego_yaw)
         r_ego = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
         rot = r_ego @ self.mount_rot
@@ -56,7 +76,12 @@ class LidarSimulator:
         down = d_world[:, 2] < -1e-9
         t[down] = -origin[2] / d_world[down, 2]
         if boxes is not None and len(boxes.ids):
-            self._hit_boxes(origin, d_world, t, boxes, exclude_ids)
+            own: dict[int, np.ndarray] = {}
+            for k in np.flatnonzero(np.isin(boxes.ids, self_ids)) if self_ids else ():
+                may_hit = self._self_hits.candidates(phase, pattern, ego_x, ego_y, ego_yaw, boxes.center[k],
+                                                     float(boxes.yaw[k]), boxes.extent[k])
+                own[int(k)] = np.flatnonzero(may_hit if kept is None else may_hit[kept])
+            self._hit_boxes(origin, d_world, t, boxes, exclude_ids, own)
         hit = t <= cfg.range_m
         t, dirs = t[hit], dirs[hit]
         intensity = np.exp(-cfg.atmosphere_attenuation_rate * t)
@@ -65,8 +90,9 @@ class LidarSimulator:
         return np.concatenate([points, intensity[keep, None]], axis=1).astype(np.float32)
 
     def _hit_boxes(self, origin: np.ndarray, d: np.ndarray, t: np.ndarray, boxes: BoxArrays,
-                   exclude_ids: tuple[int, ...]) -> None:
-        """Nearest hit of each ray with the oriented boxes (slab test), rays pre-selected by azimuth."""
+                   exclude_ids: tuple[int, ...], own: dict[int, np.ndarray] | None = None) -> None:
+        """Nearest hit of each ray with the oriented boxes (slab test), rays pre-selected by azimuth
+        (or, for the boxes in `own`, by their precomputed candidate rays)."""
         rel = boxes.center - origin
         radius = np.linalg.norm(boxes.extent, axis=1)
         dist = np.linalg.norm(rel[:, :2], axis=1)
@@ -77,8 +103,11 @@ class LidarSimulator:
         az = np.arctan2(dy, dx)
         order = np.argsort(az, kind="stable")
         az_sorted = az[order]
+        own = own or {}
         for k in np.flatnonzero(near):
-            if dist[k] <= radius[k]:
+            if k in own:
+                idx = own[k]
+            elif dist[k] <= radius[k]:
                 idx = order
             else:
                 centre = math.atan2(rel[k, 1], rel[k, 0])

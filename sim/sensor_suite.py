@@ -35,19 +35,24 @@ class SensorSuite:
             elif spec["type"] == "sensor.lidar.ray_cast":
                 self.lidars[spec["id"]] = LidarSimulator(spec, cfg.lidar, cfg.dt, rng)
         self._last_velocity = (world.ego.vx, world.ego.vy)
+        self._black: dict[str, np.ndarray] = {}  # per camera id: the frame of a camera nobody reads
 
     @property
     def icons(self) -> list[str]:
         return [SENSOR_ICONS[s["type"]] for s in self.specs]
 
-    def capture(self, world: World) -> dict[str, tuple[int, object]]:
+    def capture(self, world: World, read_ids: frozenset[str] | None = None) -> dict[str, tuple[int, object]]:
+        """input_data for this tick. `read_ids`: the ids the agent reads (None: all); a camera outside
+        it delivers a black frame of its size instead of being rendered (rendering has no side
+        effects, so the rest of the world and every other sensor is unchanged)."""
         ego = world.ego
         boxes = world.boxes()
         out: dict[str, tuple[int, object]] = {}
         for spec in self.specs:
             sid, kind = spec["id"], spec["type"]
-            if kind == "sensor.camera.rgb" and not self.cfg.render.enabled:
-                data = np.zeros((int(spec["height"]), int(spec["width"]), 4), np.uint8)
+            if kind == "sensor.camera.rgb" and (not self.cfg.render.enabled or (read_ids is not None
+                                                                                and sid not in read_ids)):
+                data = self._black_frame(spec)
             elif kind == "sensor.lidar.ray_cast" and not self.cfg.render.enabled:
                 data = np.zeros((0, 4), np.float32)
             elif kind == "sensor.camera.rgb":
@@ -55,7 +60,7 @@ class SensorSuite:
                                                 else _without(boxes, ego.id))
             elif kind == "sensor.lidar.ray_cast":
                 exclude = () if self.cfg.render.lidar_sees_ego else (ego.id,)
-                data = self.lidars[sid].scan(ego.x, ego.y, ego.yaw, boxes, exclude)
+                data = self.lidars[sid].scan(ego.x, ego.y, ego.yaw, boxes, exclude, self_ids=(ego.id,))
             elif kind == "sensor.other.gnss":
                 data = self._gnss(world, spec)
             elif kind == "sensor.other.imu":
@@ -66,6 +71,14 @@ class SensorSuite:
                 data = None
             out[sid] = (world.frame, data)
         return out
+
+    def _black_frame(self, spec: dict) -> np.ndarray:
+        frame = self._black.get(spec["id"])
+        if frame is None:
+            frame = np.zeros((int(spec["height"]), int(spec["width"]), 4), np.uint8)
+            frame.setflags(write=False)  # shared across ticks: nobody may draw into it
+            self._black[spec["id"]] = frame
+        return frame
 
     def _gnss(self, world: World, spec: dict) -> np.ndarray:
         ego, noise = world.ego, self.cfg.noise
