@@ -4,7 +4,8 @@
 
 The tick covers input decoding, state estimation, image history, LiDAR transform
 + sweep merge + BEV, route targets, the route-follower plan with its LiDAR obstacle
-check and the controllers, and the per-route outputs (metric_info.json, ticks.jsonl,
+check and the controllers (the route follower here declares it reads the camera and the
+BEV, as the network does, so the agent prepares both instead of skipping them), and the per-route outputs (metric_info.json, ticks.jsonl,
 written under a temporary SAVE_PATH). Inputs are generated before timing: a full
 1024x512 camera and ~36k LiDAR points, of which ~6k are obstacle returns (walls and
 parked cars beside the road, 0.5-2 m above the ground) so the obstacle check does
@@ -36,11 +37,19 @@ from bench_stats import describe, rounded, spread, time_ms
 from agent.automot_agent import SAVE_PATH_ENV, AutoMoTAgent
 from core.carla_compat import make_transform
 from launch.synthetic_drive import SyntheticDrive, curved_route
+from planner.route_follower import RouteFollowerPlanner
 from sensors.lidar import lidar_to_bev, lidar_to_bev_reference
 from sensors.sensor_config import BevConfig
 
 WARMUP_TICKS = 20
 OBSTACLE_POINTS = 6000
+
+
+class _ReadsAll(RouteFollowerPlanner):
+    """The route follower, with a network's appetite: the agent must build images and the BEV."""
+
+    reads_camera = True
+    reads_lidar_bev = True
 
 
 class _Hero:
@@ -78,6 +87,8 @@ def drive_once(ticks: int, save_path: Path, seed: int) -> tuple[list[float], boo
     agent.hero_actor = _Hero(drive)
     agent.set_global_plan(*drive.global_plan())
     agent.setup("+bench_route")
+    assert agent.config is not None
+    agent.attach(planner=_ReadsAll(agent.config.planner.route_follower))
     drive.sensors = agent.sensors()
     lidar_spec = next(s for s in drive.sensors if s["type"] == "sensor.lidar.ray_cast")
     rng = np.random.default_rng(seed)

@@ -20,6 +20,7 @@ from planner.planner_config import RouteFollowerConfig
 
 class RouteFollowerPlanner:
     reads_camera = False  # route + LiDAR only
+    reads_lidar_bev = False  # the points themselves, if anything
 
     def __init__(self, config: RouteFollowerConfig) -> None:
         self.config = config

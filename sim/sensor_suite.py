@@ -25,14 +25,11 @@ class SensorSuite:
         validate_sensor_dicts(sensor_dicts, max_distance_m=cfg.max_sensor_distance_m)
         self.specs = [dict(s) for s in sensor_dicts]
         self.cfg, self.rng = cfg, rng
-        self.cameras: dict[str, CameraRenderer] = {}
+        self.cameras: dict[str, CameraRenderer] = {}  # built at their first render (nobody may read them)
         self.lidars: dict[str, LidarSimulator] = {}
-        raster = ground_raster(world.map.name, cfg.render.raster_resolution_m) if any(
-            s["type"] == "sensor.camera.rgb" for s in self.specs) else None
+        self._map_name = world.map.name
         for spec in self.specs:
-            if spec["type"] == "sensor.camera.rgb":
-                self.cameras[spec["id"]] = CameraRenderer(spec, raster, cfg.render)
-            elif spec["type"] == "sensor.lidar.ray_cast":
+            if spec["type"] == "sensor.lidar.ray_cast":
                 self.lidars[spec["id"]] = LidarSimulator(spec, cfg.lidar, cfg.dt, rng)
         self._last_velocity = (world.ego.vx, world.ego.vy)
         self._black: dict[str, np.ndarray] = {}  # per camera id: the frame of a camera nobody reads
@@ -56,8 +53,8 @@ class SensorSuite:
             elif kind == "sensor.lidar.ray_cast" and not self.cfg.render.enabled:
                 data = np.zeros((0, 4), np.float32)
             elif kind == "sensor.camera.rgb":
-                data = self.cameras[sid].render(ego.x, ego.y, ego.yaw, boxes if self.cfg.render.render_ego
-                                                else _without(boxes, ego.id))
+                data = self._camera(spec).render(ego.x, ego.y, ego.yaw, boxes if self.cfg.render.render_ego
+                                                 else _without(boxes, ego.id))
             elif kind == "sensor.lidar.ray_cast":
                 exclude = () if self.cfg.render.lidar_sees_ego else (ego.id,)
                 data = self.lidars[sid].scan(ego.x, ego.y, ego.yaw, boxes, exclude, self_ids=(ego.id,))
@@ -71,6 +68,13 @@ class SensorSuite:
                 data = None
             out[sid] = (world.frame, data)
         return out
+
+    def _camera(self, spec: dict) -> CameraRenderer:
+        camera = self.cameras.get(spec["id"])
+        if camera is None:  # the ground raster and per-pixel rays cost ~0.3 s: only for a camera in use
+            raster = ground_raster(self._map_name, self.cfg.render.raster_resolution_m)
+            camera = self.cameras[spec["id"]] = CameraRenderer(spec, raster, self.cfg.render)
+        return camera
 
     def _black_frame(self, spec: dict) -> np.ndarray:
         frame = self._black.get(spec["id"])

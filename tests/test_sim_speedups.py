@@ -115,15 +115,17 @@ def test_actor_corners_follow_the_pose_and_are_read_only() -> None:
 
 
 def test_lidar_self_hits_are_the_hits_of_testing_every_ray() -> None:
-    """The ego's boxes against their precomputed candidate rays give the very points of a full test."""
+    """The ego's boxes against their precomputed candidate rays, the other boxes' azimuth windows
+    from the rotated, pre-sorted pattern: the very points of testing every ray by arctan2 windows."""
     cfg = SimConfig()
     runner = RouteRunner(_spec("111"), cfg, seed=5)
     world = runner.world
     mount = {"x": 0.0, "y": 0.0, "z": 2.5, "yaw": -90.0}
     full = LidarSimulator(mount, cfg.lidar, cfg.dt, np.random.default_rng(3))
+    full._level = False  # azimuths by arctan2 + argsort of every ray, as before (not the rotated pattern's)
     fast = LidarSimulator(mount, cfg.lidar, cfg.dt, np.random.default_rng(3))
     on_ego = 0
-    for tick in range(6):
+    for tick in range(8):
         ego = world.ego
         ego.x, ego.y, ego.yaw = ego.x + 0.7 * tick, ego.y + 0.1, ego.yaw + 0.37 * tick  # any pose
         world._boxes = None
