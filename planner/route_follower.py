@@ -47,7 +47,7 @@ class RouteFollowerPlanner:
             return None
         z = points[:, 2]
         near = (points[:, 0] > 0.5) & (points[:, 0] < reach_m) & (z > c.obstacle_min_height_m) & (z < c.obstacle_max_height_m)
-        candidates = points[near, :2].astype(np.float64)
+        candidates = points[:, :2].take(np.flatnonzero(near), axis=0).astype(np.float64)  # = points[near, :2]
         if len(candidates) < c.obstacle_min_points:
             return None
         path = resample_polyline(np.vstack([np.zeros((1, 2)), route]), 0.5)

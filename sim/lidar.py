@@ -72,7 +72,7 @@ class LidarSimulator:
         dirs, kept = pattern, None
         if cfg.dropoff_general_rate > 0:
             kept = self.rng.random(len(dirs)) >= cfg.dropoff_general_rate
-            dirs = dirs[kept]
+            dirs = _rows(dirs, kept)
         c, s = math.cos(ego_yaw), math.sin(ego_yaw)
         r_ego = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
         rot = r_ego @ self.mount_rot
@@ -92,10 +92,10 @@ class LidarSimulator:
 
             self._hit_boxes(origin, d_world, t, boxes, exclude_ids, own, azimuths)
         hit = t <= cfg.range_m
-        t, dirs = t[hit], dirs[hit]
+        t, dirs = t[hit], _rows(dirs, hit)
         intensity = np.exp(-cfg.atmosphere_attenuation_rate * t)
         keep = (intensity > cfg.dropoff_intensity_limit) | (self.rng.random(len(t)) < self.alpha * intensity + self.beta)
-        points = dirs[keep] * t[keep, None]
+        points = _rows(dirs, keep) * t[keep, None]
         return np.concatenate([points, intensity[keep, None]], axis=1).astype(np.float32)
 
     def _sorted_azimuths(self, phase: float, pattern: np.ndarray, kept: np.ndarray | None, ego_yaw: float,
@@ -181,6 +181,11 @@ class LidarSimulator:
             if i1 > i0:
                 parts.append(order[i0:i1])
         return np.concatenate(parts) if parts else order[:0]
+
+
+def _rows(array: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """array[mask] for a [N, k] array: the same rows, by index (numpy's 2-D boolean indexing is ~6x slower)."""
+    return array.take(np.flatnonzero(mask), axis=0)
 
 
 def _argsorted_azimuths(dx: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
