@@ -167,3 +167,48 @@ def test_cameras_nobody_reads_are_not_rendered_but_the_recorder_s_is(monkeypatch
     recording.inner, recording.recorded_sensor_ids = agent, frozenset({"rgb_front"})
     data = suite.capture(runner.world, recording.sensor_ids_read())
     assert rendered == [1] and data["rgb_front"][1].any()
+
+
+def _corridor_hits_loop(path, s_ego, ego_front, actors, half_width_of):
+    """corridor_hits as it was: one actor at a time."""
+    from sim.expert_geometry import Hit, project_points
+
+    if not actors:
+        return []
+    corners = np.concatenate([a.corners() for a in actors])
+    s_c, lat_c, k = project_points(path, corners)
+    s_c, lat_c, k = s_c.reshape(-1, 4), lat_c.reshape(-1, 4), k.reshape(-1, 4)
+    hits = []
+    for i, actor in enumerate(actors):
+        lat = lat_c[i]
+        inside = (np.abs(lat) < half_width_of[actor.id]).any() or (lat.min() < 0 < lat.max())
+        if not inside or (k[i] >= len(path.xy) - 1).all():
+            continue
+        s_near = float(s_c[i].min())
+        if s_c[i].max() < s_ego - ego_front:
+            continue
+        j = int(np.clip(np.searchsorted(path.s, s_near), 0, len(path.s) - 1))
+        speed_along = actor.vx * math.cos(path.yaw[j]) + actor.vy * math.sin(path.yaw[j])
+        hits.append(Hit(actor, s_near, s_near - s_ego - ego_front, float(speed_along), float(np.min(np.abs(lat)))))
+    return hits
+
+
+def test_corridor_hits_match_the_per_actor_loop_on_random_scenes() -> None:
+    from sim.expert_geometry import OffsetProfile, build_path, corridor_hits
+    from sim.privileged import ActorInfo
+
+    rng = np.random.default_rng(7)
+    found = 0
+    for _ in range(200):
+        heading = np.cumsum(rng.normal(0, 0.05, 80))
+        xy = np.cumsum(np.stack([np.cos(heading), np.sin(heading)], axis=1), axis=0)
+        cum = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(xy, axis=0), axis=1))])
+        path = build_path(xy, heading, cum, np.zeros(80, int), 5.0, 60.0, OffsetProfile(float(rng.normal(0, 1))))
+        actors = [ActorInfo(i, "vehicle.audi.a2", "background", *(xy[rng.integers(0, 80)] + rng.normal(0, 3, 2)),
+                            float(rng.uniform(-3, 3)), 5.0, float(rng.normal()), float(rng.normal()),
+                            (2.0, 0.9, 0.8), "vehicle", True, False, None) for i in range(int(rng.integers(0, 12)))]
+        halves = {a.id: float(rng.uniform(0.5, 2.0)) for a in actors}
+        s_ego = float(rng.uniform(5, 30))
+        assert corridor_hits(path, s_ego, 2.0, actors, halves) == _corridor_hits_loop(path, s_ego, 2.0, actors, halves)
+        found += len(_corridor_hits_loop(path, s_ego, 2.0, actors, halves))
+    assert found > 100
