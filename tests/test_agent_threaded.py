@@ -131,3 +131,14 @@ def test_threaded_agent_gets_a_paced_world_and_a_sync_one_does_not(tmp_path: Pat
     assert clock.slept == []
     _, clock = _run(tmp_path, "sync", True)  # --pace on
     assert len(clock.slept) == 12
+
+
+@pytest.mark.parametrize(("flag", "pace"), [([], None), (["--pace", "on"], True), (["--pace", "off"], False)])
+def test_sim_cli_pace_option(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, flag: list, pace) -> None:
+    import launch.cmd_sim as cmd_sim
+    from launch.cli import main
+
+    seen = {}
+    monkeypatch.setattr(cmd_sim, "run_embedded_evaluation", lambda **kwargs: seen.update(kwargs) or 0)
+    assert main(["sim", "--routes", "r.xml", "--out", str(tmp_path), *flag]) == 0
+    assert seen["pace"] is pace
