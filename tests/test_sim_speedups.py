@@ -4,7 +4,9 @@ tests/sim_golden_route.json was written by the simulator before the speed-ups (c
 the vectorised nearby(), cached LiDAR patterns and self-hits, cameras nobody reads): per tick
 the ego pose (exact floats), a hash of the LiDAR points the agent received and the actor
 count, and the route's results record, for the expert (160 ticks) and the route follower
-(100 ticks) on route 111 (a signalised junction with traffic and buildings).
+(100 ticks) on route 111 (a signalised junction with traffic and buildings). A deliberate
+change of the simulator's behaviour rewrites it: `PYTHONPATH=. .venv/bin/python
+tests/test_sim_speedups.py` from the repository root, and says so in its commit.
 """
 
 from __future__ import annotations
@@ -212,3 +214,17 @@ def test_corridor_hits_match_the_per_actor_loop_on_random_scenes() -> None:
         assert corridor_hits(path, s_ego, 2.0, actors, halves) == _corridor_hits_loop(path, s_ego, 2.0, actors, halves)
         found += len(_corridor_hits_loop(path, s_ego, 2.0, actors, halves))
     assert found > 100
+
+
+if __name__ == "__main__":  # rewrite the golden trace (only for a deliberate change of behaviour)
+    import tempfile
+
+    import sim
+
+    assert Path(sim.__file__).resolve().is_relative_to(ROOT), f"{sim.__file__}: run with PYTHONPATH=."
+    traces = []
+    for route, ticks, expert in (("111", 160, True), ("111", 100, False)):
+        with tempfile.TemporaryDirectory() as tmp:
+            poses, record = _trace(Path(tmp), route, ticks, expert)
+        traces.append({"route": route, "ticks": ticks, "expert": expert, "poses": poses, "record": record})
+    (Path(__file__).parent / "sim_golden_route.json").write_text(json.dumps(traces))
