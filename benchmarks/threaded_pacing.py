@@ -1,6 +1,6 @@
 """Threaded scheduler against sync when the world runs at wall-clock speed (20 Hz), as CARLA does.
 
-    .venv/bin/python benchmarks/threaded_pacing.py [--size mini] [--ticks 120] [--json]
+    .venv/bin/python benchmarks/threaded_pacing.py [--size mini] [--dtype float32] [--ticks 120] [--json]
 
 The world (a synthetic drive: 1024x512 camera, ~15k-point LiDAR, GNSS, IMU, speedometer) is
 paced to 20 Hz wall time by sim/pacer.py. The agent is AutoMoTAgent with the AutoMoT network
@@ -39,9 +39,9 @@ DEADLINE_MS = 50.0
 DT = 0.05
 
 
-def run_mode(mode: str, size: str, ticks: int, warmup: int, folder: Path) -> dict:
+def run_mode(mode: str, size: str, dtype: str, ticks: int, warmup: int, folder: Path) -> dict:
     config = folder / f"{mode}.yaml"
-    config.write_text(yaml.safe_dump({"planner": {"kind": "automot"}, "model": {"size": size},
+    config.write_text(yaml.safe_dump({"planner": {"kind": "automot"}, "model": {"size": size, "dtype": dtype},
                                       "scheduler": {"mode": mode, "ue_interval": 2}}))
     agent = AutoMoTAgent("localhost", 2000)
     drive = SyntheticDrive([], curved_route())
@@ -87,16 +87,17 @@ def run_mode(mode: str, size: str, ticks: int, warmup: int, folder: Path) -> dic
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="mini", choices=["tiny", "mini", "small", "full"])
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     parser.add_argument("--ticks", type=int, default=120, help="measured ticks per mode (20 Hz)")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        results = [run_mode(mode, args.size, args.ticks, args.warmup, Path(tmp)) for mode in ("threaded", "sync")]
+        results = [run_mode(mode, args.size, args.dtype, args.ticks, args.warmup, Path(tmp)) for mode in ("threaded", "sync")]
     if args.json:
-        print(json.dumps({"size": args.size, "deadline_ms": DEADLINE_MS, "modes": results}))
+        print(json.dumps({"size": args.size, "dtype": args.dtype, "deadline_ms": DEADLINE_MS, "modes": results}))
         return 0
-    print(f"size {args.size}, world paced at {1 / DT:.0f} Hz wall time, deadline {DEADLINE_MS:.0f} ms, "
+    print(f"size {args.size} ({args.dtype}), world paced at {1 / DT:.0f} Hz wall time, deadline {DEADLINE_MS:.0f} ms, "
           f"{args.ticks} ticks per mode")
     for r in results:
         age = (f"context age median {r['context_age_median']:.0f}, mean {r['context_age_mean']:.2f}, "
