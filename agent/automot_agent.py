@@ -76,6 +76,29 @@ class AutoMoTAgent(AutonomousAgent):
         self.last_observation: Any = None
         self.last_command: VehicleCommand | None = None
 
+    @property
+    def needs_wall_clock(self) -> bool:
+        """True when the understanding pass runs in a background thread: a simulator faster than
+        real time must then pace its ticks to wall-clock time (CARLA's server does by itself),
+        or the pass never catches up and the agent brakes forever."""
+        return self.config is not None and self.config.scheduler.mode == "threaded"
+
+    def _reads(self) -> tuple[bool, bool]:
+        """(camera images, LiDAR BEV): does anybody read them? The planner says so with
+        `reads_camera` / `reads_lidar_bev` (default True); the debug frames read both."""
+        assert self.config is not None
+        debug = self.config.logging.debug_frames
+        return (debug or getattr(self._planner, "reads_camera", True),
+                debug or getattr(self._planner, "reads_lidar_bev", True))
+
+    def sensor_ids_read(self) -> frozenset[str] | None:
+        """The sensor ids whose data this agent reads; None: all. The cameras are left out when
+        neither the planner (`reads_camera = False`: the route follower, the simulator's expert)
+        nor the debug frames look at them, so a simulator may skip rendering them."""
+        if self.config is None or self._reads()[0]:
+            return None
+        return frozenset(s["id"] for s in build_sensor_dicts(self.config.sensors) if s["type"] != "sensor.camera.rgb")
+
     # -- leaderboard hooks -------------------------------------------------------------
     def get_hero(self) -> None:
         """The leaderboard base looks the hero up in CARLA; tolerate running without a world."""
@@ -137,7 +160,7 @@ class AutoMoTAgent(AutonomousAgent):
         if getattr(self, "scheduler", None) is not None:
             self.scheduler.close()
         if self._metric_info is not None:
-            self._metric_info.flush()
+            self._metric_info.close()
         if self._tick_log is not None:
             self._tick_log.close()
         if self._debug_frames is not None:
@@ -190,8 +213,9 @@ class AutoMoTAgent(AutonomousAgent):
     def _observe(self, input_data: Any, timestamp: float, tick: int) -> tuple[Any, list[str]]:
         """(Observation or None, warnings) for this tick's input_data; None means: brake."""
         assert self.config is not None
+        need_images, need_bev = self._reads()
         try:
-            frame = decode_input_data(input_data, self.config.sensors)
+            frame = decode_input_data(input_data, self.config.sensors, convert_cameras=need_images)
         except SensorDataError as exc:
             return None, [f"{exc}; braking"]
         except Exception as exc:  # a reading no check foresaw: name it, brake, keep the route alive
@@ -202,7 +226,8 @@ class AutoMoTAgent(AutonomousAgent):
         last = self.last_command or VehicleCommand.full_brake()
         try:
             observation = self.observations.build(frame, tick, timestamp, privileged,
-                                                  control=(last.steer, last.throttle, last.brake))
+                                                  control=(last.steer, last.throttle, last.brake),
+                                                  need_images=need_images, need_bev=need_bev)
         except ValueError as exc:  # no GNSS fix yet to place the car, no speed estimate, heading lost
             observation, error = None, f"{exc}; braking"
         estimate = self.observations.last_estimate

@@ -34,9 +34,16 @@ class SchedulerConfig:
     # 'sync': the understanding pass runs on its tick (deterministic).
     # 'threaded': it runs in a background worker; a tick never waits for it.
     mode: Literal["sync", "threaded"] = "sync"
+    # Threaded mode: torch threads of the understanding worker and of the tick (the action pass),
+    # so the two do not oversubscribe the cores. 0: automatic (the tick half the cores, the worker
+    # the rest, each at least 1). Sync mode leaves torch's own setting alone.
+    understand_threads: int = 0
+    act_threads: int = 0
 
     def __post_init__(self) -> None:
         require(self.ue_interval >= 1, "scheduler.ue_interval must be >= 1")
+        require(self.understand_threads >= 0 and self.act_threads >= 0,
+                "scheduler.understand_threads / act_threads must be >= 0 (0: automatic)")
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ class LoggingConfig:
     # evaluator's environment) decides; unset there too, nothing is written.
     save_path: str | None = None
     write_metric_info: bool = True  # Bench2Drive comfort input, when a save path is set
-    metric_info_flush_every_ticks: int = 20  # rewrite metric_info.json this often (and at the end)
+    metric_info_flush_every_ticks: int = 20  # append to metric_info.json this often (and at the end)
     log_decisions: bool = True  # decision words per tick into the run log
     debug_frames: bool = False  # camera + BEV debug images per tick (needs a save path)
     debug_video: bool = False  # an mp4 per route from the debug frames

@@ -27,6 +27,8 @@ class ObservationBuilder:
         self.sweeps = SweepMerger()
         self.dt = 1.0 / sensors.sim_frequency_hz
         self.last_estimate: StateEstimate | None = None
+        self._blank_image: np.ndarray | None = None  # the history's frame when the planner reads no camera
+        self._blank_bev: np.ndarray | None = None  # the BEV when the planner reads none
 
     def reset(self) -> None:
         self.state.reset()
@@ -47,12 +49,16 @@ class ObservationBuilder:
         return estimate
 
     def build(self, frame: SensorFrame, tick: int, timestamp: float, privileged: Any = None,
-              control: tuple[float, float, float] = (0.0, 0.0, 1.0)) -> Observation:
-        """control: the previous tick's (steer, throttle, brake) (the 'ukf' estimator's model input)."""
+              control: tuple[float, float, float] = (0.0, 0.0, 1.0), need_images: bool = True,
+              need_bev: bool = True) -> Observation:
+        """control: the previous tick's (steer, throttle, brake) (the 'ukf' estimator's model input).
+        need_images / need_bev False: nobody reads the image history / the LiDAR BEV this tick (a
+        planner such as the expert, no debug frames): they are black / empty, not computed."""
         cfg = self.config.sensors
         estimate = self.estimate(frame, control)
         position, yaw, speed = estimate.position, estimate.yaw, float(estimate.speed or 0.0)
-        self.history.push(prepare_model_image(frame.images[cfg.front_camera_id], cfg))
+        self.history.push(prepare_model_image(frame.images[cfg.front_camera_id], cfg) if need_images
+                          else self._blank(frame))
         if cfg.lidar is not None and len(frame.lidar):
             points = self.sweeps.merge(sensor_to_ego(frame.lidar, cfg.lidar), position, yaw)
         else:
@@ -64,7 +70,7 @@ class ObservationBuilder:
             tick=tick,
             timestamp=timestamp,
             images=self.history.stack(),
-            lidar_bev=lidar_to_bev(points, cfg.bev),
+            lidar_bev=lidar_to_bev(points, cfg.bev) if need_bev else self._empty_bev(),
             lidar_points=points,
             speed=speed,
             target_points=target_points,
@@ -74,6 +80,20 @@ class ObservationBuilder:
             extra_images=extra,
             privileged=privileged,
         )
+
+    def _blank(self, frame: SensorFrame) -> np.ndarray:
+        if self._blank_image is None:
+            cfg = self.config.sensors
+            shape = prepare_model_image(np.zeros_like(frame.images[cfg.front_camera_id]), cfg).shape
+            self._blank_image = np.zeros(shape, np.uint8)
+            self._blank_image.setflags(write=False)
+        return self._blank_image
+
+    def _empty_bev(self) -> np.ndarray:
+        if self._blank_bev is None:
+            self._blank_bev = lidar_to_bev(np.zeros((0, 4), np.float32), self.config.sensors.bev)
+            self._blank_bev.setflags(write=False)
+        return self._blank_bev
 
     @staticmethod
     def with_target_points(observation: Observation, target_points_ego: np.ndarray) -> Observation:

@@ -4,7 +4,8 @@ mode 'sync'     : the understanding pass runs on its tick, inline (deterministic
 mode 'threaded' : it runs in one background worker; each tick acts on the newest
                   finished context and never waits. A new pass starts only when
                   the worker is free, so a slow model degrades its refresh rate
-                  instead of piling up work.
+                  instead of piling up work. Each side runs with its own torch
+                  thread budget (scheduler.understand_threads / act_threads).
 Until the first context exists `step` returns None and the agent brakes.
 """
 
@@ -14,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from agent.automot_config import SchedulerConfig
+from agent.thread_budget import set_torch_threads, split_threads, torch_threads
 from planner.interface import Observation, Plan, Planner
 
 
@@ -28,6 +30,7 @@ class PlannerScheduler:
         self._executor: ThreadPoolExecutor | None = None
         self._last_tick = -1
         self.understand_calls = 0
+        self.understand_threads, self.act_threads = split_threads(config.understand_threads, config.act_threads)
 
     @property
     def has_context(self) -> bool:
@@ -61,12 +64,16 @@ class PlannerScheduler:
             self._collect()
             if self._pending is None and (tick % self.config.ue_interval == 0 or not self.has_context):
                 if self._executor is None:
-                    self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="automot-understand")
+                    self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="automot-understand",
+                                                        initializer=set_torch_threads,
+                                                        initargs=(self.understand_threads,))
                 self._pending = self._executor.submit(self.planner.understand, observation)
                 self._pending_tick = tick
                 self.understand_calls += 1
             if not self.has_context:
                 return None
+            with torch_threads(self.act_threads):
+                return self.planner.act(observation, self._context)
         return self.planner.act(observation, self._context)
 
     def wait_idle(self, timeout: float | None = None) -> None:

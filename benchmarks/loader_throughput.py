@@ -5,7 +5,8 @@
 
 Each sample reads 4 JPEG frames (resized to the network's 512x256 as the agent does), one LAZ sweep
 (-> the agent's 256x256 BEV), 7 box files and 1 measurement file. The first batch (worker start-up)
-is not timed. Peak resident memory of the main process is reported too: it must not grow with the
+is not timed. Besides the overall rate, the wait for each batch is reported as a median with its
+interquartile range (its spread: workers deliver in bursts). Peak resident memory of the main process is reported too: it must not grow with the
 dataset (samples stream from disk).
 """
 
@@ -19,8 +20,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch
+from bench_stats import spread
 
 from data.dataset import DrivingDataset, collate
 
@@ -34,15 +37,20 @@ def measure(dataset: DrivingDataset, workers: int, batch_size: int, batches: int
     next(it)  # worker start-up and the first files
     start = time.perf_counter()
     samples = 0
+    waits = []
     for _ in range(batches):
+        before = time.perf_counter()
         try:
             batch = next(it)
         except StopIteration:
             break
+        waits.append(1e3 * (time.perf_counter() - before))
         samples += len(batch.frames)
     elapsed = time.perf_counter() - start
+    wait = spread(waits) if waits else {"median": float("nan"), "iqr": float("nan")}
     return {"workers": workers, "batch_size": batch_size, "samples": samples, "seconds": round(elapsed, 2),
-            "samples_per_s": round(samples / elapsed, 2) if elapsed > 0 else None}
+            "samples_per_s": round(samples / elapsed, 2) if elapsed > 0 else None,
+            "batch_wait_ms": round(wait["median"], 1), "batch_wait_iqr_ms": round(wait["iqr"], 1)}
 
 
 def main() -> int:
@@ -68,7 +76,8 @@ def main() -> int:
           f"(index built in {result['index_build_s']} s, main process peak RSS {result['main_process_peak_rss_mb']} MB)")
     for row in rows:
         print(f"workers={row['workers']} batch={row['batch_size']}: {row['samples_per_s']} samples/s "
-              f"({row['samples']} samples in {row['seconds']} s)")
+              f"({row['samples']} samples in {row['seconds']} s; wait per batch {row['batch_wait_ms']} ms, "
+              f"IQR {row['batch_wait_iqr_ms']})")
     return 0
 
 

@@ -41,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--video", action="store_true", help="write a top-down mp4 per route")
     parser.add_argument("--no-resume", action="store_true", help="start over instead of skipping finished routes")
     parser.add_argument("--seed", type=int, default=None, help="override the simulator seed")
+    parser.add_argument("--pace", choices=("auto", "on", "off"), default="auto",
+                        help="pace the world to wall-clock time (20 Hz); 'auto': when the agent's scheduler "
+                             "is threaded (its background pass needs real time to finish)")
     parser.set_defaults(func=run)
 
 
@@ -48,12 +51,13 @@ def run(args: argparse.Namespace) -> int:
     return run_embedded_evaluation(
         routes=Path(args.routes), config=Path(args.config) if args.config else None, out=Path(args.out),
         agent=args.agent, sim_config=args.sim_config, video=args.video, resume=not args.no_resume, seed=args.seed,
+        pace={"auto": None, "on": True, "off": False}[args.pace],
     )
 
 
 def run_embedded_evaluation(routes: Path, config: Path | None, out: Path, agent: str = "automot",
                             sim_config: str = "", video: bool = False, resume: bool = True,
-                            seed: int | None = None) -> int:
+                            seed: int | None = None, pace: bool | None = None) -> int:
     """Evaluate over `routes` in the embedded simulator; 0 when every route ran (also `automot evaluate --simulator embedded`)."""
     from dataclasses import replace
 
@@ -98,7 +102,7 @@ def run_embedded_evaluation(routes: Path, config: Path | None, out: Path, agent:
                         info=f"{record['status']}  DS {s['score_composed']:.1f}")
 
     options = RunOptions(out, resume=resume, video=video, on_tick=on_tick,
-                         on_route_start=on_start, on_route_end=on_end)
+                         on_route_start=on_start, on_route_end=on_end, pace=pace)
     try:
         with progress:
             results = evaluate(str(routes), factory, cfg, options)

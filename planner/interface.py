@@ -75,6 +75,11 @@ class Plan:
 
 @runtime_checkable
 class Planner(Protocol):
+    """A planner may also say `reads_camera = False` (it never looks at Observation.images:
+    the agent skips preparing them and a simulator need not render the cameras) and
+    `reads_lidar_bev = False` (never Observation.lidar_bev: the agent leaves it empty).
+    Without the attributes: True."""
+
     def reset(self) -> None:
         """Forget everything about the previous route."""
 

@@ -19,6 +19,9 @@ from planner.planner_config import RouteFollowerConfig
 
 
 class RouteFollowerPlanner:
+    reads_camera = False  # route + LiDAR only
+    reads_lidar_bev = False  # the points themselves, if anything
+
     def __init__(self, config: RouteFollowerConfig) -> None:
         self.config = config
 
@@ -44,15 +47,29 @@ class RouteFollowerPlanner:
             return None
         z = points[:, 2]
         near = (points[:, 0] > 0.5) & (points[:, 0] < reach_m) & (z > c.obstacle_min_height_m) & (z < c.obstacle_max_height_m)
-        candidates = points[near, :2].astype(np.float64)
+        candidates = points[:, :2].take(np.flatnonzero(near), axis=0).astype(np.float64)  # = points[near, :2]
         if len(candidates) < c.obstacle_min_points:
             return None
         path = resample_polyline(np.vstack([np.zeros((1, 2)), route]), 0.5)
+        # Only route samples that can lie within a half width of a candidate matter: candidates have
+        # 0.5 < x < reach, so samples farther than a half width outside that x band (and outside the
+        # candidates' y band) are never the nearest sample inside the corridor. Same result, fewer pairs.
+        half = c.corridor_half_width_m
+        y_lo, y_hi = candidates[:, 1].min() - half, candidates[:, 1].max() + half
+        band = (path[:, 0] > 0.5 - half) & (path[:, 0] < reach_m + half) & (path[:, 1] > y_lo) & (path[:, 1] < y_hi)
+        path = path[band]
+        if len(path) == 0:
+            return None
+        near_path = (candidates[:, 1] > path[:, 1].min() - half) & (candidates[:, 1] < path[:, 1].max() + half)
+        candidates = candidates[near_path]
+        if len(candidates) < c.obstacle_min_points:
+            return None
         gaps = np.min(np.linalg.norm(candidates[:, None, :] - path[None, :, :], axis=2), axis=1)
         inside = candidates[gaps < c.corridor_half_width_m]
         if len(inside) < c.obstacle_min_points:
             return None
-        return float(np.sort(inside[:, 0])[c.obstacle_min_points - 1])
+        k = c.obstacle_min_points - 1
+        return float(np.partition(inside[:, 0], k)[k])  # the k-th nearest, as a full sort gives
 
     def act(self, observation: Observation, context: Any) -> Plan:
         c = self.config

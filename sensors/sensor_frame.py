@@ -67,11 +67,12 @@ def _float_array(data: Any, sensor_id: str, dtype: type = np.float64) -> np.ndar
     return array
 
 
-def _camera(data: Any, cam_id: str, height: int, width: int) -> np.ndarray:
+def _camera(data: Any, cam_id: str, height: int, width: int, convert: bool = True) -> np.ndarray:
     if not isinstance(data, np.ndarray) or data.shape != (height, width, 4) or data.dtype != np.uint8:
         got = f"{data.dtype} {list(data.shape)}" if isinstance(data, np.ndarray) else type(data).__name__
         raise SensorDataError(f"camera '{cam_id}': expected uint8 [{height}, {width}, 4] BGRA, got {got}")
-    return bgra_to_rgb(data)
+    # Unconverted: the same RGB values as a strided view (no copy), for frames nobody will read.
+    return bgra_to_rgb(data) if convert else data[:, :, 2::-1]
 
 
 def _lidar(data: Any, lidar_id: str, sanity: InputSanityConfig, warnings: list[str]) -> np.ndarray:
@@ -88,7 +89,9 @@ def _lidar(data: Any, lidar_id: str, sanity: InputSanityConfig, warnings: list[s
         warnings.append(f"LiDAR '{lidar_id}': {len(data)} points, more than {sanity.max_lidar_points}; "
                         f"keeping every {step}th")
         data = data[::step]
-    keep = np.isfinite(data).all(axis=1)
+    # all four finite: the row's four bools (one byte each) read as one 32-bit word (= .all(axis=1), ~5x faster)
+    finite = np.isfinite(data)
+    keep = finite.view(np.uint32)[:, 0] == 0x01010101 if finite.flags.c_contiguous else finite.all(axis=1)
     dropped_nan = int((~keep).sum())
     with np.errstate(over="ignore", invalid="ignore"):
         in_range = np.einsum("ij,ij->i", data[:, :3], data[:, :3]) <= sanity.max_lidar_range_m ** 2
@@ -98,7 +101,7 @@ def _lidar(data: Any, lidar_id: str, sanity: InputSanityConfig, warnings: list[s
         warnings.append(f"LiDAR '{lidar_id}': dropped {dropped_nan} non-finite points")
     if dropped_far:
         warnings.append(f"LiDAR '{lidar_id}': dropped {dropped_far} points beyond {sanity.max_lidar_range_m:g} m")
-    return data if keep.all() else data[keep]
+    return data if keep.all() else data.take(np.flatnonzero(keep), axis=0)  # = data[keep], faster
 
 
 def _gnss(data: Any, geo: GeoReference, warnings: list[str]) -> np.ndarray | None:
@@ -162,7 +165,9 @@ def _speed(data: Any, sanity: InputSanityConfig, warnings: list[str]) -> float |
 
 
 def decode_input_data(input_data: Any, config: SensorConfig,
-                      geo: GeoReference = DEFAULT_GEO_REFERENCE) -> SensorFrame:
+                      geo: GeoReference = DEFAULT_GEO_REFERENCE, convert_cameras: bool = True) -> SensorFrame:
+    """convert_cameras=False: camera frames are checked but handed on as RGB views of the BGRA
+    data instead of contiguous copies (a planner that reads no camera saves the conversion)."""
     if not isinstance(input_data, Mapping):
         raise SensorDataError(f"input_data must map sensor id -> (frame, data), got {type(input_data).__name__}")
     warnings: list[str] = []
@@ -170,7 +175,7 @@ def decode_input_data(input_data: Any, config: SensorConfig,
     frame = -1
     for cam in config.cameras:
         cam_frame, data = _reading(input_data, cam.id, warnings)
-        images[cam.id] = _camera(data, cam.id, cam.height, cam.width)
+        images[cam.id] = _camera(data, cam.id, cam.height, cam.width, convert_cameras)
         if cam.id == config.front_camera_id:
             frame = cam_frame
 

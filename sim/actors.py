@@ -63,6 +63,9 @@ class Actor:
     emergency: bool = False
     behavior: Any = None  # an object with step(world, actor, dt); None = static
     tags: dict = field(default_factory=dict)
+    # corners() memo: the pose it was computed for, and the read-only corners
+    _corners_key: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    _corners: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def is_vehicle(self) -> bool:
@@ -77,8 +80,16 @@ class Actor:
         return np.array([self.x, self.y])
 
     def corners(self) -> np.ndarray:
-        """[4, 2] footprint corners (front-left, front-right, rear-right, rear-left)."""
-        return footprint_corners(self.x, self.y, self.yaw, self.extent[0], self.extent[1])
+        """[4, 2] footprint corners (front-left, front-right, rear-right, rear-left), read-only.
+
+        Computed once per pose: every NPC's leader search, the expert and the contact test ask
+        for the same actor's corners many times a tick, while it moves at most once."""
+        key = (self.x, self.y, self.yaw, self.extent[0], self.extent[1])
+        if key != self._corners_key:
+            corners = footprint_corners(self.x, self.y, self.yaw, self.extent[0], self.extent[1])
+            corners.setflags(write=False)
+            self._corners_key, self._corners = key, corners
+        return self._corners
 
     def set_pose(self, x: float, y: float, yaw: float, dt: float) -> None:
         """Move and derive velocity / acceleration / yaw rate from the step, as a kinematic actor."""

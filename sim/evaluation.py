@@ -28,6 +28,7 @@ import numpy as np
 from core.typed_config import ConfigError
 from sim.agents import AgentFactory
 from sim.config import SimConfig
+from sim.pacer import WallClockPacer
 from sim.resume_check import EvaluationFingerprint, EvaluationMismatch, check_or_record
 from sim.route_file import RouteSpec, read_routes
 from sim.route_runner import WEATHER_ID, RouteRunner, TickRuntimeError
@@ -59,6 +60,10 @@ class RunOptions:
     on_route_start: Callable[[RouteSpec, int, int], None] | None = None
     on_route_end: Callable[[dict], None] | None = None
     sensor_icons: list[str] = field(default_factory=list)
+    # Pace the world to wall-clock time (sim/pacer.py). None: pace exactly when the agent asks for it
+    # (AutoMoTAgent.needs_wall_clock: its scheduler runs the understanding pass in a thread).
+    pace: bool | None = None
+    sleep: Callable[[float], None] = time.sleep  # the pacer's sleep (tests inject a fake)
 
 
 def route_seed(base: int, route_id: str) -> int:
@@ -156,12 +161,16 @@ def run_route(spec: RouteSpec, index: int, factory: AgentFactory, cfg: SimConfig
         return failed_record(record, index, FAILURE_MESSAGES["Agent_init"][1]), False
 
     video = _open_video(options, runner, save_name) if options.video else None
+    pacer = _pacer(options, agent, cfg)
+    read_ids = _sensor_ids_read(agent)
     failure = ""
     start = options.wall_clock()
     try:
         while True:
+            if pacer is not None:
+                pacer.wait()
             runner.tick_world()
-            input_data = suite.capture(runner.world)
+            input_data = suite.capture(runner.world, read_ids)
             try:
                 control = agent.run_step(input_data, runner.world.time)
             except Exception:
@@ -193,6 +202,20 @@ def run_route(spec: RouteSpec, index: int, factory: AgentFactory, cfg: SimConfig
     record = compute_route_record(record, index, runner.all_criteria(), runner.timeout.timeout, runner.route_length,
                                   runner.world.tick_count * cfg.dt, duration_system, failure, cfg.criteria)
     return record, False
+
+
+def _sensor_ids_read(agent: Any) -> frozenset[str] | None:
+    """The ids the agent says it reads (cameras nobody reads are not rendered); None: all."""
+    ask = getattr(agent, "sensor_ids_read", None)
+    return ask() if callable(ask) else None
+
+
+def _pacer(options: RunOptions, agent: Any, cfg: SimConfig) -> WallClockPacer | None:
+    pace = options.pace if options.pace is not None else bool(getattr(agent, "needs_wall_clock", False))
+    if not pace:
+        return None
+    LOG.info("pacing the world to wall-clock time (%.0f Hz)", 1.0 / cfg.dt)
+    return WallClockPacer(cfg.dt, clock=options.wall_clock, sleep=options.sleep)
 
 
 def _sensor_rng(runner: RouteRunner) -> np.random.Generator:

@@ -35,6 +35,9 @@ STANDING_SPEED_MPS = 0.3  # slower than this counts as standing (overtake patien
 
 
 class ExpertPlanner:
+    reads_camera = False  # privileged state only: no camera needs rendering for it
+    reads_lidar_bev = False  # the points themselves, if anything
+
     def __init__(self, config: ExpertConfig | None = None) -> None:
         self.cfg = config or ExpertConfig()
         self.lateral = LateralPlanner(self.cfg)

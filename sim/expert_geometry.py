@@ -99,21 +99,20 @@ def corridor_hits(path: PlannedPath, s_ego: float, ego_front: float, actors: lis
     corners = np.concatenate([a.corners() for a in actors])
     s_c, lat_c, k = project_points(path, corners)
     s_c, lat_c, k = s_c.reshape(-1, 4), lat_c.reshape(-1, 4), k.reshape(-1, 4)
+    # Which actors count, for all at once: footprint in the corridor, not only past the path's
+    # end, not entirely behind us. Then a Hit for each of those.
+    half = np.array([half_width_of[a.id] for a in actors])
+    inside = (np.abs(lat_c) < half[:, None]).any(axis=1) | ((lat_c.min(axis=1) < 0) & (lat_c.max(axis=1) > 0))
+    far_end = (k >= len(path.xy) - 1).all(axis=1)
+    behind = s_c.max(axis=1) < s_ego - ego_front
     hits = []
-    for i, actor in enumerate(actors):
-        half = half_width_of[actor.id]
-        lat = lat_c[i]
-        inside = (np.abs(lat) < half).any() or (lat.min() < 0 < lat.max())
-        far_end = (k[i] >= len(path.xy) - 1).all()
-        if not inside or far_end:
-            continue
+    for i in np.flatnonzero(inside & ~far_end & ~behind):
+        actor = actors[i]
         s_near = float(s_c[i].min())
-        if s_c[i].max() < s_ego - ego_front:  # entirely behind us
-            continue
         j = int(np.clip(np.searchsorted(path.s, s_near), 0, len(path.s) - 1))
         speed_along = actor.vx * math.cos(path.yaw[j]) + actor.vy * math.sin(path.yaw[j])
         gap = s_near - s_ego - ego_front
-        hits.append(Hit(actor, s_near, gap, float(speed_along), float(np.min(np.abs(lat)))))
+        hits.append(Hit(actor, s_near, gap, float(speed_along), float(np.min(np.abs(lat_c[i])))))
     return hits
 
 

@@ -6,7 +6,7 @@ light states and sign positions: what PDM-Lite reads from CARLA directly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,13 +40,19 @@ class ActorInfo:
     moving: bool  # has a behaviour (may move); False for parked cars and props
     emergency: bool
     path: np.ndarray | None  # [K, 2] the NPC's own lane path ahead (world m), None when unknown
+    _corners: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)  # memo
 
     @property
     def xy(self) -> np.ndarray:
         return np.array([self.x, self.y])
 
     def corners(self) -> np.ndarray:
-        return footprint_corners(self.x, self.y, self.yaw, self.extent[0], self.extent[1])
+        """[4, 2] footprint corners, read-only; computed once per snapshot (once per tick)."""
+        if self._corners is None:
+            corners = footprint_corners(self.x, self.y, self.yaw, self.extent[0], self.extent[1])
+            corners.setflags(write=False)
+            object.__setattr__(self, "_corners", corners)  # frozen: a memo, not a change of state
+        return self._corners
 
 
 @dataclass(frozen=True)

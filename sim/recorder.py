@@ -202,6 +202,12 @@ class RecordingAgent:
     def __getattr__(self, name: str) -> Any:  # everything else is the agent's (hero_actor, last_plan, ...)
         return getattr(self.inner, name)
 
+    def sensor_ids_read(self) -> frozenset[str] | None:
+        """What the agent reads plus the recorded camera (the expert alone reads no camera)."""
+        inner = getattr(self.inner, "sensor_ids_read", None)
+        read = inner() if inner is not None else None
+        return None if read is None else read | self.recorded_sensor_ids
+
     def set_global_plan(self, gps: list, world: list) -> None:
         self.inner.set_global_plan(gps, world)
 

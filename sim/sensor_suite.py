@@ -25,37 +25,39 @@ class SensorSuite:
         validate_sensor_dicts(sensor_dicts, max_distance_m=cfg.max_sensor_distance_m)
         self.specs = [dict(s) for s in sensor_dicts]
         self.cfg, self.rng = cfg, rng
-        self.cameras: dict[str, CameraRenderer] = {}
+        self.cameras: dict[str, CameraRenderer] = {}  # built at their first render (nobody may read them)
         self.lidars: dict[str, LidarSimulator] = {}
-        raster = ground_raster(world.map.name, cfg.render.raster_resolution_m) if any(
-            s["type"] == "sensor.camera.rgb" for s in self.specs) else None
+        self._map_name = world.map.name
         for spec in self.specs:
-            if spec["type"] == "sensor.camera.rgb":
-                self.cameras[spec["id"]] = CameraRenderer(spec, raster, cfg.render)
-            elif spec["type"] == "sensor.lidar.ray_cast":
+            if spec["type"] == "sensor.lidar.ray_cast":
                 self.lidars[spec["id"]] = LidarSimulator(spec, cfg.lidar, cfg.dt, rng)
         self._last_velocity = (world.ego.vx, world.ego.vy)
+        self._black: dict[str, np.ndarray] = {}  # per camera id: the frame of a camera nobody reads
 
     @property
     def icons(self) -> list[str]:
         return [SENSOR_ICONS[s["type"]] for s in self.specs]
 
-    def capture(self, world: World) -> dict[str, tuple[int, object]]:
+    def capture(self, world: World, read_ids: frozenset[str] | None = None) -> dict[str, tuple[int, object]]:
+        """input_data for this tick. `read_ids`: the ids the agent reads (None: all); a camera outside
+        it delivers a black frame of its size instead of being rendered (rendering has no side
+        effects, so the rest of the world and every other sensor is unchanged)."""
         ego = world.ego
         boxes = world.boxes()
         out: dict[str, tuple[int, object]] = {}
         for spec in self.specs:
             sid, kind = spec["id"], spec["type"]
-            if kind == "sensor.camera.rgb" and not self.cfg.render.enabled:
-                data = np.zeros((int(spec["height"]), int(spec["width"]), 4), np.uint8)
+            if kind == "sensor.camera.rgb" and (not self.cfg.render.enabled or (read_ids is not None
+                                                                                and sid not in read_ids)):
+                data = self._black_frame(spec)
             elif kind == "sensor.lidar.ray_cast" and not self.cfg.render.enabled:
                 data = np.zeros((0, 4), np.float32)
             elif kind == "sensor.camera.rgb":
-                data = self.cameras[sid].render(ego.x, ego.y, ego.yaw, boxes if self.cfg.render.render_ego
-                                                else _without(boxes, ego.id))
+                data = self._camera(spec).render(ego.x, ego.y, ego.yaw, boxes if self.cfg.render.render_ego
+                                                 else _without(boxes, ego.id))
             elif kind == "sensor.lidar.ray_cast":
                 exclude = () if self.cfg.render.lidar_sees_ego else (ego.id,)
-                data = self.lidars[sid].scan(ego.x, ego.y, ego.yaw, boxes, exclude)
+                data = self.lidars[sid].scan(ego.x, ego.y, ego.yaw, boxes, exclude, self_ids=(ego.id,))
             elif kind == "sensor.other.gnss":
                 data = self._gnss(world, spec)
             elif kind == "sensor.other.imu":
@@ -66,6 +68,21 @@ class SensorSuite:
                 data = None
             out[sid] = (world.frame, data)
         return out
+
+    def _camera(self, spec: dict) -> CameraRenderer:
+        camera = self.cameras.get(spec["id"])
+        if camera is None:  # the ground raster and per-pixel rays cost ~0.3 s: only for a camera in use
+            raster = ground_raster(self._map_name, self.cfg.render.raster_resolution_m)
+            camera = self.cameras[spec["id"]] = CameraRenderer(spec, raster, self.cfg.render)
+        return camera
+
+    def _black_frame(self, spec: dict) -> np.ndarray:
+        frame = self._black.get(spec["id"])
+        if frame is None:
+            frame = np.zeros((int(spec["height"]), int(spec["width"]), 4), np.uint8)
+            frame.setflags(write=False)  # shared across ticks: nobody may draw into it
+            self._black[spec["id"]] = frame
+        return frame
 
     def _gnss(self, world: World, spec: dict) -> np.ndarray:
         ego, noise = world.ego, self.cfg.noise

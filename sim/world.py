@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,32 @@ class BoxArrays:
     color: np.ndarray  # [K, 3] uint8 BGR
 
 
+class _ActorIndex:
+    """The world's actors split for nearby(): road users (they move every tick, a short list, read
+    live) and the fixed ones (buildings, light and sign poles: many, and never moving, so packed in
+    arrays once and queried with one vectorised distance test)."""
+
+    def __init__(self, actors: Iterable[Actor]) -> None:
+        self.movers: list[Actor] = []
+        self.fixed: list[Actor] = []
+        for a in actors:
+            (self.fixed if a.role == "infrastructure" or a.type_id == "static.building" else self.movers).append(a)
+        self.fixed_reach = np.array([a.extent[0] for a in self.fixed], dtype=np.float64)
+        # none of them has a behaviour; should one ever get one, read their poses live
+        self._live = any(a.behavior is not None for a in self.fixed)
+        self._fixed_xy = self._positions()
+
+    def _positions(self) -> np.ndarray:
+        return np.array([(a.x, a.y) for a in self.fixed], dtype=np.float64).reshape(-1, 2)
+
+    def fixed_near(self, x0: float, y0: float, radius: float) -> list[Actor]:
+        if not self.fixed:
+            return []
+        xy = self._positions() if self._live else self._fixed_xy
+        d2 = (xy[:, 0] - x0) ** 2 + (xy[:, 1] - y0) ** 2
+        return [self.fixed[i] for i in np.flatnonzero(d2 <= (radius + self.fixed_reach) ** 2)]
+
+
 class World:
     def __init__(self, world_map: WorldMap, config: SimConfig, seed: int, ego_pose: tuple[float, float, float]) -> None:
         self.map = world_map
@@ -41,6 +68,7 @@ class World:
         self.tick_count = 0
         self.actors: dict[int, Actor] = {}
         self._next_id = 100
+        self._index: _ActorIndex | None = None  # nearby()'s split of the actors (rebuilt on spawn / destroy)
         self.lane_lights = world_map.lights_for_lane()
         self.lane_stop_signs = world_map.stop_sign_for_lane()
         self.light_overrides: dict[int, tuple[str, float]] = {}
@@ -58,17 +86,20 @@ class World:
         self._boxes: BoxArrays | None = None
 
     # ----------------------------------------------------------------- actors
+    def _invalidate(self) -> None:
+        self._boxes = None
+        self._index = None
     def spawn(self, type_id: str, role: str, x: float, y: float, yaw: float, **kwargs: object) -> Actor:
         actor = make_actor(self._next_id, type_id, role, x, y, yaw, **kwargs)
         self._next_id += 1
         self.actors[actor.id] = actor
-        self._boxes = None
+        self._invalidate()
         return actor
 
     def destroy(self, actor_id: int) -> None:
         if actor_id in self.actors and actor_id != self.ego.id:
             del self.actors[actor_id]
-            self._boxes = None
+            self._invalidate()
 
     def _spawn_infrastructure(self) -> None:
         for light in self.map.lights:
@@ -83,15 +114,19 @@ class World:
 
     def nearby(self, xy: np.ndarray, radius: float, exclude: set[int] | frozenset = frozenset(),
                road_users_only: bool = True) -> list[Actor]:
-        out = []
-        for a in self.actors.values():
-            if a.id in exclude or not a.collidable:
-                continue
-            if road_users_only and (a.role == "infrastructure" or a.type_id == "static.building"):
-                continue
-            if (a.x - xy[0]) ** 2 + (a.y - xy[1]) ** 2 <= (radius + a.extent[0]) ** 2:
-                out.append(a)
-        return out
+        """Collidable actors whose centre is within `radius` + their half length of `xy`, in id order."""
+        if self._index is None:
+            self._index = _ActorIndex(self.actors.values())
+        x0, y0 = float(xy[0]), float(xy[1])
+        out = [a for a in self._index.movers if a.id not in exclude and a.collidable
+               and (a.x - x0) ** 2 + (a.y - y0) ** 2 <= (radius + a.extent[0]) ** 2]
+        if road_users_only:
+            return out
+        fixed = self._index.fixed_near(x0, y0, radius)
+        fixed = [a for a in fixed if a.id not in exclude and a.collidable]
+        if not fixed:
+            return out
+        return sorted(out + fixed, key=lambda a: a.id)  # the actors dict's order: ids are handed out rising
 
     def choose_successor(self, lane_id: int, rng: random.Random) -> int | None:
         """Background traffic's next lane: no left turns across signalised traffic, no stop-sign approaches."""

@@ -87,6 +87,8 @@ def test_collect_records_pdm_lite_frames_the_dataset_reads(tmp_path):
                 "next_command", "aim_wp", "route", "steer", "throttle", "brake", "junction", "ego_matrix"):
         assert key in m
     assert folder.boxes(8)[0]["class"] == "ego_car" and folder.rgb(8).shape == (512, 1024, 3)
+    # rendered for the recorder although the expert reads no camera (not the black frame of an unread one)
+    assert folder.rgb(8).std() > 10.0
     assert len(folder.lidar(8)) > 1000
     info = json.loads((folder.path / "automot_route.json").read_text())
     assert info["pulses"], "the recovery config asks for a pulse 1.5 s in"
