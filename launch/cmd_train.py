@@ -97,7 +97,7 @@ def slurm_script(args: argparse.Namespace, config, launch) -> str:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from core.typed_config import ConfigError, to_dict
+    from core.typed_config import ConfigError
 
     console = Console(stderr=True, soft_wrap=True)  # paths and commands stay on one line (copyable)
     try:
@@ -131,10 +131,11 @@ def run(args: argparse.Namespace) -> int:
         if args.dry_run:
             return 0
         return subprocess.call(command)
-    return _train_here(args, config, console, to_dict)
+    return _train_here(args, config, console)
 
 
-def _train_here(args, config, console, to_dict) -> int:
+def _train_here(args: argparse.Namespace, config, console) -> int:
+    from core.typed_config import to_dict
     from core.typed_config import ConfigError
     from planner.automot.checkpoint import CheckpointError
     from training import checkpoints
