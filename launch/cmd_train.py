@@ -135,8 +135,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train_here(args: argparse.Namespace, config, console) -> int:
-    from core.typed_config import to_dict
-    from core.typed_config import ConfigError
+    from core.typed_config import ConfigError, to_dict
     from planner.automot.checkpoint import CheckpointError
     from training import checkpoints
     from training.trainer import NonFiniteLoss, TrainingDataError, build_datasets, train
