@@ -47,8 +47,9 @@ def run(args: argparse.Namespace) -> int:
 
     from core.atomic_files import atomic_write_json, atomic_write_text
     from core.typed_config import to_dict
+    from launch.job_processes import run_job_processes
     from sim.collect_config import load_collect_config
-    from sim.collector import RouteJob, collect_route, finished_outcome, is_done
+    from sim.collector import RouteJob, collect_route, finished_outcome, is_done, route_folder_name
     from sim.route_file import read_routes
     from sim.route_generator import generate_routes, meta_path, read_meta, scenario_mix, write_generated
 
@@ -92,43 +93,43 @@ def run(args: argparse.Namespace) -> int:
                      meta.get(routes[i].id, {}).get("background_vehicles"), queue) for i in pending]
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=console)
-    failures = 0
     hours = sum(o["duration_game"] for o in (finished_outcome(out, s) for s in routes if is_done(out, s))
                 if o["success"]) / 3600.0
-    with progress, ctx.Pool(args.workers, maxtasksperchild=1) as pool:
-        total = progress.add_task("routes", total=len(jobs), info="")
-        running: dict[str, int] = {}
-        queued = list(jobs)
-        submitted = []
-        while queued and len(submitted) < args.workers and not (args.max_hours and hours >= args.max_hours):
-            submitted.append(pool.apply_async(collect_route, (queued.pop(0),)))
-        done = 0
-        while submitted:
-            ready = [r for r in submitted if r.ready()]
-            outcome = ready[0].get() if ready else None
-            if outcome is None:
-                time.sleep(0.5)
-            else:
-                submitted.remove(ready[0])
-                if queued and not (args.max_hours and hours >= args.max_hours):
-                    submitted.append(pool.apply_async(collect_route, (queued.pop(0),)))
-            while not queue.empty():
-                name, completion, sim_t = queue.get()
-                if name not in running:
-                    running[name] = progress.add_task(name, total=100.0, info="")
-                progress.update(running[name], completed=completion, info=f"t={sim_t:5.0f}s")
-            if outcome is None:
-                continue
-            done += 1
-            failures += 0 if outcome["success"] else 1
-            hours += outcome["duration_game"] / 3600.0 if outcome["success"] else 0.0
-            task = running.pop(outcome["name"], None)
-            if task is not None:
-                progress.remove_task(task)
+    running: dict[str, int] = {}  # route name -> its progress bar
+    crashed: list[str] = []
+    tally = {"failures": 0, "hours": hours}
+
+    def may_start() -> bool:
+        return not (args.max_hours and tally["hours"] >= args.max_hours)
+
+    def show_progress() -> None:
+        while not queue.empty():
+            name, completion, sim_t = queue.get()
+            if name not in running:
+                running[name] = progress.add_task(name, total=100.0, info="")
+            progress.update(running[name], completed=completion, info=f"t={sim_t:5.0f}s")
+
+    def route_ended(job: RouteJob, exit_code: int) -> None:
+        spec = routes[job.index]
+        task = running.pop(route_folder_name(spec), None)
+        if task is not None:
+            progress.remove_task(task)
+        if not is_done(out, spec):  # the process died before it wrote its outcome
+            crashed.append(route_folder_name(spec))
+            progress.console.print(f"[red]{route_folder_name(spec)}: the recording process ended with exit code "
+                                   f"{exit_code} and left no outcome; the next run records it again[/red]")
+        else:
+            outcome = finished_outcome(out, spec)
+            tally["failures"] += 0 if outcome["success"] else 1
+            tally["hours"] += outcome["duration_game"] / 3600.0 if outcome["success"] else 0.0
             status = "ok" if outcome["success"] else f"[red]FAILED ({outcome['record']['status']})[/red]"
             progress.console.print(f"{outcome['name']}: {status} DS {outcome['record']['scores']['score_composed']:.1f}"
                                    f" {outcome['frames']} frames {outcome['wall_s']:.0f} s")
-            progress.update(total, advance=1, info=f"{failures} failed, {hours:.2f} h recorded")
+        progress.update(total, advance=1, info=f"{tally['failures']} failed, {tally['hours']:.2f} h recorded")
+
+    with progress:
+        total = progress.add_task("routes", total=len(jobs), info="")
+        run_job_processes(jobs, collect_route, args.workers, ctx, route_ended, may_start, show_progress)
     manager.shutdown()
     wall = time.perf_counter() - start
     outcomes = [finished_outcome(out, spec) for spec in routes if is_done(out, spec)]
@@ -157,5 +158,8 @@ def run(args: argparse.Namespace) -> int:
                   f"{ds:.2f}")
     console.print(f"frames {manifest['frames']}, simulated {manifest['simulated_hours']:.2f} h, disk "
                   f"{manifest['disk_bytes'] / 1e9:.2f} GB, wall {wall / 60:.1f} min -> {out / 'dataset_manifest.json'}")
-    stopped_early = bool(args.max_hours) and hours >= args.max_hours
+    if crashed:
+        console.print(f"[red]{len(crashed)} recording process(es) died without an outcome: {', '.join(crashed)}; "
+                      f"run the same command again to record them[/red]")
+    stopped_early = bool(args.max_hours) and tally["hours"] >= args.max_hours and not crashed
     return 0 if manifest["routes_not_recorded"] == 0 or stopped_early else 1

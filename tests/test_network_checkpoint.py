@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from network_fixtures import observation, tiny_runtime
@@ -163,3 +164,30 @@ def test_prompt_version_mismatch_warns_and_bev_encoder_mismatch_is_an_error(sour
     (tmp_path / CONFIG_FILE).write_text(json.dumps({**meta, "version": 1}))
     with pytest.raises(CheckpointError, match="version 1"):
         load_checkpoint(tiny_runtime(energized=False).network, tmp_path)
+
+
+def test_a_network_without_speed_input_plans_the_same_at_any_speed(tmp_path):
+    """model.ego_speed_input false: the prompt and the velocity token read 0 m/s, so the plan cannot
+    depend on the measured speed; with it, the same observation at another speed plans otherwise."""
+    blind = tiny_runtime(seed=41, ego_speed_input=False)
+    seeing = tiny_runtime(seed=41)
+    slow, fast = observation(seed=42, speed=0.0), observation(seed=42, speed=9.0)
+    blind_plans = [blind.act(o, blind.understand(o)) for o in (slow, fast)]
+    np.testing.assert_array_equal(blind_plans[0].waypoints, blind_plans[1].waypoints)
+    seeing_plans = [seeing.act(o, seeing.understand(o)) for o in (slow, fast)]
+    assert np.abs(seeing_plans[0].waypoints - seeing_plans[1].waypoints).max() > 1e-3
+    # and the prompt really reads 0: the blind builder's tokens at 9 m/s are the seeing ones at 0
+    assert torch.equal(blind.ue_batch([fast]).input_ids, seeing.ue_batch([slow]).input_ids)
+
+
+def test_a_checkpoint_is_refused_by_a_network_reading_other_inputs(tmp_path):
+    blind = tiny_runtime(seed=43, ego_speed_input=False)
+    save_checkpoint(blind.network, blind.builder.tokenizer, tmp_path)
+    assert json.loads((tmp_path / CONFIG_FILE).read_text())["model"]["ego_speed_input"] is False
+    with pytest.raises(CheckpointError, match=r"ego_speed_input false.*says true"):
+        build_runtime(ModelConfig(size="tiny", checkpoint=str(tmp_path)))
+    loaded = build_runtime(ModelConfig(size="tiny", checkpoint=str(tmp_path), ego_speed_input=False))
+    assert loaded.network.config.ego_speed_input is False
+    # a fine-tune may change the inputs on purpose
+    seeing = tiny_runtime(seed=44)
+    load_checkpoint(seeing.network, tmp_path, same_inputs=False)

@@ -247,7 +247,8 @@ def _train(config: TrainConfig, resume: bool, env: DistEnv, device: torch.device
     network, tokenizer = build_network(replace(model_config, seed=run.seed), device=device, tokenizer=tokenizer)
     logger = TrainLogger(out, config.optim.steps, resumed.step if resumed else 0, env.main, console)
     if config.init.checkpoint and (resumed is None or config.stage == "refiner"):
-        report = load_checkpoint(network, config.init.checkpoint, strict=config.init.strict)
+        report = load_checkpoint(network, config.init.checkpoint, strict=config.init.strict,
+                                 same_inputs=config.stage == "refiner")  # a fine-tune may change them
         logger.message(report.summary())
     if config.stage == "refiner":
         torch.manual_seed(run.seed)

@@ -122,7 +122,7 @@ def _weight_files(folder: Path) -> list[Path]:
         raise CheckpointError(f"{folder / INDEX_FILE}: unreadable shard index ({exc})") from None
 
 
-def _check_own_config(folder: Path, network: nn.Module) -> None:
+def _check_own_config(folder: Path, network: nn.Module, same_inputs: bool) -> None:
     try:
         meta = json.loads((folder / CONFIG_FILE).read_text())
     except (OSError, ValueError) as exc:
@@ -140,6 +140,12 @@ def _check_own_config(folder: Path, network: nn.Module) -> None:
                     "(version %r); the network will read prompts it has not seen", folder,
                     stored_prompt.get("version") if isinstance(stored_prompt, dict) else None,
                     network.config.prompt.version)
+    # Checkpoints from before the key read the speed.
+    stored_speed = bool((meta.get("model") or {}).get("ego_speed_input", True))
+    if same_inputs and stored_speed != network.config.ego_speed_input:
+        raise CheckpointError(f"{folder}: the network was trained with model.ego_speed_input "
+                              f"{str(stored_speed).lower()}, the config says "
+                              f"{str(network.config.ego_speed_input).lower()} (set it to match)")
     stored_bev = meta.get("bev_encoder")
     if stored_bev != network.bev_encoder_name:
         raise CheckpointError(f"{folder}: checkpoint has the '{stored_bev}' BEV encoder, the config builds "
@@ -150,14 +156,18 @@ def _check_own_config(folder: Path, network: nn.Module) -> None:
         raise CheckpointError(f"{folder}: shapes differ from size '{network.spec.name}' in {diff}")
 
 
-def load_checkpoint(network: nn.Module, folder: str | Path, strict: bool = True) -> LoadReport:
-    """Copy a checkpoint into `network` in place (cast to its dtype); report what did not fit."""
+def load_checkpoint(network: nn.Module, folder: str | Path, strict: bool = True,
+                    same_inputs: bool = True) -> LoadReport:
+    """Copy a checkpoint into `network` in place (cast to its dtype); report what did not fit.
+
+    same_inputs: the network must read what the checkpoint was trained on (model.ego_speed_input);
+    False for a fine-tune that changes it on purpose."""
     folder = Path(folder)
     kind = checkpoint_kind(folder)
     ours = network.state_dict()
     tied = _tied(network)
     if kind == "automot":
-        _check_own_config(folder, network)
+        _check_own_config(folder, network, same_inputs)
         key_map = {k: k for k in ours}
     else:
         key_map = official_key_map(list(ours))

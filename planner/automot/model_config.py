@@ -82,6 +82,11 @@ class ModelConfig:
     # trainable for the compact CNN, which starts from random weights.
     freeze_bev_encoder: bool | None = None
     num_frames: int = 4  # camera frames shown to the UE per understanding pass
+    # False: the network never reads the ego speed (the prompt and the velocity token read 0 m/s,
+    # in training and in the agent). A network told its own speed learns that standing still means
+    # staying still (the inertia problem of behaviour cloning); without it, stop and go come from the
+    # scene: the camera frames, the LiDAR and the target points. Stored in the checkpoint.
+    ego_speed_input: bool = True
     attn_implementation: Literal["sdpa", "eager"] = "sdpa"  # for the HF understanding expert
     # A checkpoint with missing or mis-shaped tensors is an error (False: warn and keep the init).
     strict_load: bool = True

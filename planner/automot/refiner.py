@@ -20,6 +20,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from diffusers import DDIMScheduler
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -43,18 +44,34 @@ def timestep_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 class RefinerBlock(nn.Module):
+    """The plan tokens attend jointly to the AE's states and to each other in one attention (as the
+    AE attends to the UE's cache), then an MLP. The AE states' keys/values come from `memory`,
+    computed once per plan rather than once per denoising step: at `mini` the refiner's cost is
+    its op count, not its arithmetic."""
+
     def __init__(self, width: int, heads: int) -> None:
         super().__init__()
-        self.norm1, self.norm2, self.norm3 = nn.LayerNorm(width), nn.LayerNorm(width), nn.LayerNorm(width)
-        self.self_attn = nn.MultiheadAttention(width, heads, batch_first=True)
-        self.cross_attn = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.heads = heads
+        self.norm1, self.norm2 = nn.LayerNorm(width), nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.memory_kv = nn.Linear(width, 2 * width)
+        self.proj = nn.Linear(width, width)
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
 
-    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        h = self.norm1(x)
-        x = x + self.self_attn(h, h, h, need_weights=False)[0]
-        x = x + self.cross_attn(self.norm2(x), cond, cond, need_weights=False)[0]
-        return x + self.mlp(self.norm3(x))
+    def memory(self, cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """cond [B, Tc, w] -> keys, values [B, heads, Tc, w / heads]."""
+        b, t, _ = cond.shape
+        keys, values = self.memory_kv(cond).view(b, t, 2, self.heads, -1).permute(2, 0, 3, 1, 4)
+        return keys, values
+
+    def forward(self, x: torch.Tensor, memory: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """x [B, 26, w] plan tokens -> [B, 26, w]."""
+        b, t, w = x.shape
+        query, keys, values = self.qkv(self.norm1(x)).view(b, t, 3, self.heads, -1).permute(2, 0, 3, 1, 4)
+        keys, values = torch.cat([memory[0], keys], dim=2), torch.cat([memory[1], values], dim=2)
+        attended = F.scaled_dot_product_attention(query, keys, values)  # [B, heads, 26, d]
+        x = x + self.proj(attended.transpose(1, 2).reshape(b, t, w))
+        return x + self.mlp(self.norm2(x))
 
 
 class ActionRefiner(nn.Module):
@@ -66,9 +83,13 @@ class ActionRefiner(nn.Module):
         self.point_in = nn.Linear(2, w)
         self.point_embed = nn.Embedding(self.points, w)  # which waypoint / route point a token is
         self.time_mlp = nn.Sequential(nn.Linear(w, w), nn.SiLU(), nn.Linear(w, w))
-        self.cond_in = nn.Linear(spec.text.hidden_size, w)
+        self.cond_in = nn.Sequential(nn.LayerNorm(spec.text.hidden_size), nn.Linear(spec.text.hidden_size, w))
         self.blocks = nn.ModuleList(RefinerBlock(w, config.heads) for _ in range(config.layers))
         self.out = nn.Sequential(nn.LayerNorm(w), nn.Linear(w, 2))
+        # The correction starts at zero (as DiT's adaLN-zero): an untrained refiner returns its
+        # input, and training moves it only as far as the expert's plans pull it.
+        nn.init.zeros_(self.out[1].weight)
+        nn.init.zeros_(self.out[1].bias)
         self.scheduler = DDIMScheduler(num_train_timesteps=config.train_timesteps, beta_schedule="scaled_linear",
                                        prediction_type="sample", clip_sample=False, set_alpha_to_one=True)
         spacing = config.truncation_step // config.inference_steps
@@ -78,23 +99,28 @@ class ActionRefiner(nn.Module):
         self.inference_timesteps = [config.truncation_step - spacing * k for k in range(config.inference_steps)]
 
     # --- pieces ---------------------------------------------------------------------------
-    def conditioning(self, out: AEOutputs) -> torch.Tensor:
-        """[B, Tc, w]: the AE's final hidden states of its BEV and planning tokens."""
+    def conditioning(self, out: AEOutputs) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per block, the keys/values [B, heads, Tc, d] of the AE's final hidden
+        states of its BEV and planning tokens (the same for every denoising step)."""
         if out.hidden is None:
             raise ValueError("the refiner needs the AE's hidden states (AEOutputs.hidden)")
-        return self.cond_in(out.hidden.float())
+        cond = self.cond_in(out.hidden.float())  # [B, Tc, w]
+        return [block.memory(cond) for block in self.blocks]
 
     def anchor(self, out: AEOutputs) -> torch.Tensor:
         """[B, 26, 2] the AE's plan, scaled to unit range."""
         return torch.cat([out.waypoints.float(), out.route.float()], dim=1) / self.config.coordinate_scale_m
 
-    def denoise(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """x [B, 26, 2] noisy scaled points, t [B] timesteps, cond [B, Tc, w] -> [B, 26, 2] clean estimate."""
-        index = torch.arange(self.points, device=x.device)
-        h = self.point_in(x) + self.point_embed(index)[None] + self.time_mlp(
-            timestep_embedding(t, self.config.width))[:, None]
-        for block in self.blocks:
-            h = block(h, cond)
+    def time_features(self, t: torch.Tensor) -> torch.Tensor:
+        """[N] integer timesteps -> [N, w]."""
+        return self.time_mlp(timestep_embedding(t, self.config.width))
+
+    def denoise(self, x: torch.Tensor, time: torch.Tensor, cond: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+        """x [B, 26, 2] noisy scaled points, time [B or 1, w] from `time_features`, cond from
+        `conditioning` -> [B, 26, 2] clean estimate."""
+        h = self.point_in(x) + self.point_embed.weight[None] + time[:, None]
+        for block, memory in zip(self.blocks, cond, strict=True):
+            h = block(h, memory)
         return x + self.out(h)  # a residual: the anchor is already close
 
     def split(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,9 +138,9 @@ class ActionRefiner(nn.Module):
         t0 = torch.full((anchor.shape[0],), self.config.truncation_step, dtype=torch.long, device=anchor.device)
         x = self.scheduler.add_noise(anchor, noise, t0)
         clean = anchor
-        for t in self.inference_timesteps:
-            ts = torch.full((anchor.shape[0],), t, dtype=torch.long, device=anchor.device)
-            step = self.scheduler.step(self.denoise(x, ts, cond), t, x)
+        times = self.time_features(torch.tensor(self.inference_timesteps, device=anchor.device))  # [S, w]
+        for k, t in enumerate(self.inference_timesteps):
+            step = self.scheduler.step(self.denoise(x, times[k: k + 1], cond), t, x)
             x, clean = step.prev_sample, step.pred_original_sample
         waypoints, route = self.split(clean)
         steps = torch.cat([waypoints[:, :1], waypoints[:, 1:] - waypoints[:, :-1]], dim=1)
@@ -128,7 +154,7 @@ class ActionRefiner(nn.Module):
         t = torch.randint(0, self.config.truncation_step + 1, (anchor.shape[0],), device=anchor.device)
         x = self.scheduler.add_noise(anchor, torch.randn_like(anchor), t)
         target = torch.cat([waypoints.float(), route.float()], dim=1) / self.config.coordinate_scale_m
-        return (self.denoise(x, t, cond) - target).abs().mean() * self.config.coordinate_scale_m
+        return (self.denoise(x, self.time_features(t), cond) - target).abs().mean() * self.config.coordinate_scale_m
 
     # --- files --------------------------------------------------------------------------
     def save(self, folder: str | Path, state: dict[str, torch.Tensor] | None = None) -> Path:

@@ -24,7 +24,7 @@ from planner.automot.heads import AEOutputs
 from planner.automot.masks import ae_mask
 from planner.automot.network import AEBatch, AutoMoTNetwork
 from planner.automot.shared_attention import cached_attention
-from planner.automot.understanding import UEBatch, UEInputBuilder, prefill
+from planner.automot.understanding import UEBatch, UEInputBuilder, prefill, read_speed
 from planner.interface import Observation, Plan
 
 if TYPE_CHECKING:  # the refiner imports diffusers: only loaded when one is enabled
@@ -123,5 +123,5 @@ def ae_batch_from_arrays(network: AutoMoTNetwork, frames: Sequence[np.ndarray], 
         camera=torch.from_numpy(np.stack(cams)).permute(0, 3, 1, 2).float() / 255.0,
         lidar_bev=torch.from_numpy(np.stack([np.asarray(b, np.float32) for b in lidar_bevs])),
         target_points=torch.from_numpy(np.stack([np.asarray(t, np.float32).reshape(2, 2) for t in target_points])),
-        speed=torch.tensor([float(v) for v in speeds], dtype=torch.float32),
+        speed=torch.tensor([read_speed(network.config, v) for v in speeds], dtype=torch.float32),
     )

@@ -102,6 +102,11 @@ def select_frames(images: np.ndarray, num_frames: int) -> list[np.ndarray]:
     return [frames[0]] * (num_frames - len(frames)) + frames
 
 
+def read_speed(config: ModelConfig, speed: float) -> float:
+    """The ego speed (m/s) the network reads: the measured one, or 0 when it reads none."""
+    return float(speed) if config.ego_speed_input else 0.0
+
+
 class UEInputBuilder:
     """Observation parts -> UEBatch. Pure (no state changes): safe from any thread."""
 
@@ -123,7 +128,7 @@ class UEInputBuilder:
         prompts, frames = [], []
         for imgs, tps, speed in zip(images, target_points, speeds, strict=True):
             prompts.append(build_prompt(self.tokenizer, self.config.prompt, self.spec.visual_tokens_per_frame,
-                                        self.config.num_frames, tps, float(speed)))
+                                        self.config.num_frames, tps, read_speed(self.config, speed)))
             frames.extend(self.resize(f) for f in select_frames(imgs, self.config.num_frames))
         length = max(len(p.input_ids) for p in prompts)
         pad = self.tokenizer.special.pad
