@@ -38,6 +38,25 @@ def dataset_summary(root: Path) -> dict:
     return {"folder": str(root), **{k: info[k] for k in keep if k in info}}
 
 
+def lineage(config: dict) -> list[dict]:
+    """The earlier stages this run started from, newest first: each {step, train_config}, read from
+    the init checkpoint's model card (a shipped model) or from its run's saved config."""
+    init = (config.get("init") or {}).get("checkpoint")
+    if not init:
+        return []
+    folder = Path(init)
+    card = folder / CARD_FILE
+    if card.is_file():
+        earlier = json.loads(card.read_text())
+        return [{"step": earlier.get("step"), "train_config": earlier.get("train_config")}, *earlier.get("lineage", [])]
+    saved = folder.parent / checkpoints.CONFIG_FILE  # a run's step folder: <step>/model
+    if saved.is_file():
+        earlier_config = yaml.safe_load(saved.read_text())
+        return [{"step": int(folder.parent.name.split("_")[-1]), "train_config": earlier_config},
+                *lineage(earlier_config)]
+    return []
+
+
 def ship(run: Path, out: Path, step: int | None = None, max_mb: float = 25.0, reproduce: str = REPRODUCE) -> Path:
     folder = checkpoints.checkpoints_dir(run) / checkpoints.step_name(step) if step else checkpoints.latest(run)
     if folder is None or not (folder / checkpoints.MODEL_DIR).is_dir():
@@ -62,6 +81,7 @@ def ship(run: Path, out: Path, step: int | None = None, max_mb: float = 25.0, re
         "validation": next((r for r in reversed(val) if r["step"] == step_done), val[-1] if val else {}),
         "datasets": [dataset_summary(r) for r in roots],
         "train_config": config,
+        "lineage": lineage(config),  # the stages before this one, newest first
         "reproduce": reproduce,
     })
     size_mb = sum(p.stat().st_size for p in tmp.rglob("*") if p.is_file()) / 1e6
