@@ -10,7 +10,8 @@ AE tick   = act on the cache (BEV encoder, AE over [cache ‖ 101 AE tokens], he
 Goal on CPU at `small`: AE tick <= 15% of a sync tick. The two are measured interleaved
 (sync, AE, sync, AE, ...) so a change of machine load hits both alike; each reports its median
 and interquartile range, and `ratio_paired` is the median of the per-pair ratios.
-`--dtype bfloat16` runs the network in bf16 (on CPU too). `--json` prints
+`--dtype bfloat16` runs the network in bf16 (on CPU too); `--compare-dtype bfloat16` (with the
+default float32) also times the sync tick in bf16, interleaved, and reports the speed-up in one run. `--json` prints
 {"size", "sync_ms", "sync_iqr_ms", "ae_ms", "ae_iqr_ms", "ratio", "ratio_paired", "peak_mb"}
 (+ device, dtype, threads, repeats). peak_mb: CUDA max allocated on a GPU, else the process's
 peak resident memory.
@@ -56,6 +57,9 @@ def main() -> int:
     parser.add_argument("--dtype", default=None, choices=["float32", "bfloat16", "float16"],
                         help="default: bfloat16 on CUDA, float32 on CPU")
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--compare-dtype", default=None, choices=["float32", "bfloat16", "float16"],
+                        help="also time the sync tick in this dtype, interleaved with the others, and report "
+                             "the speed-up (e.g. --dtype float32 --compare-dtype bfloat16)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     dtype = args.dtype or ("bfloat16" if args.device.startswith("cuda") else "float32")
@@ -72,10 +76,17 @@ def main() -> int:
     def sync_tick() -> None:
         runtime.act(obs, runtime.understand(obs))
 
-    sync_times, ae_times = [], []
-    for _ in range(args.repeats):  # interleaved: load drift shows in both series, not in their ratio
+    other = None
+    if args.compare_dtype:  # the same weights (same seed) in the other dtype
+        other = build_runtime(ModelConfig(size=args.size, device=args.device, dtype=args.compare_dtype))
+        other.act(obs, other.understand(obs))
+
+    sync_times, ae_times, other_times = [], [], []
+    for _ in range(args.repeats):  # interleaved: load drift shows in every series, not in their ratios
         sync_times += time_ms(sync_tick, 1, sync)
         ae_times += time_ms(lambda: runtime.act(obs, cache), 1, sync)
+        if other is not None:
+            other_times += time_ms(lambda: other.act(obs, other.understand(obs)), 1, sync)
     sync_s, ae_s = spread(sync_times), spread(ae_times)
     sync_ms, ae_ms = sync_s["median"], ae_s["median"]
     paired = float(np.median(np.asarray(ae_times) / np.asarray(sync_times)))
@@ -91,6 +102,13 @@ def main() -> int:
         "threads": torch.get_num_threads(), "repeats": args.repeats,
         "ue_tokens": cache.length, "ae_tokens": runtime.network.spec.ae_tokens,
     }
+    if other is not None:
+        other_s = spread(other_times)
+        result["compare"] = {
+            "dtype": args.compare_dtype, "sync_ms": round(other_s["median"], 2), "sync_iqr_ms": round(other_s["iqr"], 2),
+            "speedup": round(sync_ms / other_s["median"], 3),  # > 1: the compared dtype is faster
+            "speedup_paired": round(float(np.median(np.asarray(sync_times) / np.asarray(other_times))), 3),
+        }
     if args.json:
         print(json.dumps(result))
     else:
@@ -100,6 +118,10 @@ def main() -> int:
         print(f"  AE tick on cache:    {ae_ms:8.1f} ms (IQR {ae_s['iqr']:.1f})   ratio {ae_ms / sync_ms:.1%}, "
               f"paired {paired:.1%} (goal <= 15% at small on CPU)")
         print(f"  peak memory:         {peak_mb:8.0f} MB")
+        if other is not None:
+            c = result["compare"]
+            print(f"  sync tick in {c['dtype']}: {c['sync_ms']:8.1f} ms (IQR {c['sync_iqr_ms']:.1f}): "
+                  f"{c['speedup']:.2f}x faster than {dtype} (paired {c['speedup_paired']:.2f}x)")
     return 0
 
 

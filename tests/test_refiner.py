@@ -51,11 +51,17 @@ def test_refine_replaces_waypoints_and_route_only_and_is_deterministic(runtime):
     with torch.no_grad():
         a, b = refiner.refine(out), refiner.refine(out)
     assert torch.equal(a.waypoints, b.waypoints) and torch.equal(a.route, b.route)
-    assert not torch.allclose(a.waypoints, out.waypoints)  # the noise moves an untrained refiner's plan
-    # ... but its correction starts at zero: the denoiser returns what it is given
+    # an untrained refiner's correction is zero: it returns the anchor, whatever the noise
+    assert torch.allclose(a.waypoints, out.waypoints, atol=1e-5) and torch.allclose(a.route, out.route, atol=1e-5)
     x = torch.randn(1, refiner.points, 2)
+    anchor = refiner.anchor(out)
     with torch.no_grad():
-        assert torch.equal(refiner.denoise(x, refiner.time_features(torch.tensor([25])), refiner.conditioning(out)), x)
+        assert torch.equal(refiner.denoise(x, anchor, refiner.time_features(torch.tensor([25])),
+                                           refiner.conditioning(out)), anchor)
+        # ... and once its correction is not zero it moves the plan
+        refiner.out[1].bias.fill_(0.1)
+        moved = refiner.refine(out)
+    assert not torch.allclose(moved.waypoints, out.waypoints)
     assert torch.equal(a.decision_logits, out.decision_logits) and torch.equal(a.speed, out.speed)
     assert torch.allclose(a.waypoint_steps.cumsum(1), a.waypoints, atol=1e-5)
 
