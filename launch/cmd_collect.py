@@ -111,12 +111,13 @@ def run(args: argparse.Namespace) -> int:
 
     def route_ended(job: RouteJob, exit_code: int) -> None:
         spec = routes[job.index]
-        task = running.pop(route_folder_name(spec), None)
+        name = route_folder_name(spec)
+        task = running.pop(name, None)
         if task is not None:
             progress.remove_task(task)
         if not is_done(out, spec):  # the process died before it wrote its outcome
-            crashed.append(route_folder_name(spec))
-            progress.console.print(f"[red]{route_folder_name(spec)}: the recording process ended with exit code "
+            crashed.append(name)
+            progress.console.print(f"[red]{name}: the recording process ended with exit code "
                                    f"{exit_code} and left no outcome; the next run records it again[/red]")
         else:
             outcome = finished_outcome(out, spec)
