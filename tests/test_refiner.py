@@ -66,6 +66,28 @@ def test_refine_replaces_waypoints_and_route_only_and_is_deterministic(runtime):
     assert torch.allclose(a.waypoint_steps.cumsum(1), a.waypoints, atol=1e-5)
 
 
+def test_refine_equals_every_ddim_step_through_diffusers(runtime):
+    """refine() skips the scheduler after the last denoising and reuses the steps' time features;
+    its plan must be the last pred_original_sample of the plain DDIM loop over all steps."""
+    out = _outputs(runtime, seed=1)
+    refiner = ActionRefiner(runtime.network.spec, RefinerConfig(inference_steps=2, truncation_step=50)).eval()
+    with torch.no_grad():
+        for parameter in refiner.parameters():  # a trained-looking refiner: the correction is not zero
+            parameter.add_(0.05 * torch.randn_like(parameter))
+        refined = refiner.refine(out)
+        cond, anchor = refiner.conditioning(out), refiner.anchor(out)
+        gen = torch.Generator().manual_seed(refiner.config.seed)
+        noise = torch.randn(anchor.shape, generator=gen)
+        x = refiner.scheduler.add_noise(anchor, noise, torch.tensor([refiner.config.truncation_step]))
+        for t in refiner.inference_timesteps:
+            step = refiner.scheduler.step(refiner.denoise(x, anchor, refiner.time_features(torch.tensor([t])), cond), t, x)
+            x, clean = step.prev_sample, step.pred_original_sample
+        waypoints, route = refiner.split(clean)
+    assert not torch.allclose(refined.waypoints, out.waypoints, atol=1e-3)
+    torch.testing.assert_close(refined.waypoints, waypoints, rtol=1e-6, atol=1e-5)  # fp rounding only
+    torch.testing.assert_close(refined.route, route, rtol=1e-6, atol=1e-5)
+
+
 def test_refiner_stage_trains_with_the_network_frozen_and_the_agent_loads_it(tmp_path):
     data = write_dataset(tmp_path / "data", routes=4)
     base = tiny_runtime(seed=1, energized=False)

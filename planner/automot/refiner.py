@@ -104,6 +104,9 @@ class ActionRefiner(nn.Module):
         self.scheduler.set_timesteps(config.train_timesteps // spacing)
         # e.g. [50, 25]: the anchor noised to the truncation step, the last step's x0 estimate is the plan
         self.inference_timesteps = [config.truncation_step - spacing * k for k in range(config.inference_steps)]
+        # Their sinusoidal features hold no weights, so they are computed once, not every plan.
+        self.register_buffer("inference_embedding", timestep_embedding(torch.tensor(self.inference_timesteps), w),
+                             persistent=False)  # [S, w]
 
     # --- pieces ---------------------------------------------------------------------------
     def conditioning(self, out: AEOutputs) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -145,11 +148,12 @@ class ActionRefiner(nn.Module):
         noise = torch.randn(anchor.shape, generator=gen, device=anchor.device, dtype=anchor.dtype)
         t0 = torch.full((anchor.shape[0],), self.config.truncation_step, dtype=torch.long, device=anchor.device)
         x = self.scheduler.add_noise(anchor, noise, t0)
-        clean = anchor
-        times = self.time_features(torch.tensor(self.inference_timesteps, device=anchor.device))  # [S, w]
+        times = self.time_mlp(self.inference_embedding)  # [S, w], as time_features(inference_timesteps)
+        last = len(self.inference_timesteps) - 1
         for k, t in enumerate(self.inference_timesteps):
-            step = self.scheduler.step(self.denoise(x, anchor, times[k: k + 1], cond), t, x)
-            x, clean = step.prev_sample, step.pred_original_sample
+            clean = self.denoise(x, anchor, times[k: k + 1], cond)
+            if k < last:  # the last step's x0 estimate is the plan: with prediction_type 'sample' it is
+                x = self.scheduler.step(clean, t, x).prev_sample  # the denoiser's output, so no step after it
         waypoints, route = self.split(clean)
         steps = torch.cat([waypoints[:, :1], waypoints[:, 1:] - waypoints[:, :-1]], dim=1)
         return replace(out, waypoints=waypoints.to(out.waypoints.dtype), route=route.to(out.route.dtype),
