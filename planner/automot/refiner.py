@@ -104,7 +104,13 @@ class ActionRefiner(nn.Module):
         self.scheduler.set_timesteps(config.train_timesteps // spacing)
         # e.g. [50, 25]: the anchor noised to the truncation step, the last step's x0 estimate is the plan
         self.inference_timesteps = [config.truncation_step - spacing * k for k in range(config.inference_steps)]
-        # Their sinusoidal features hold no weights, so they are computed once, not every plan.
+        # x_T = add_noise(anchor, noise, T) is sqrt(abar_T) anchor + sqrt(1 - abar_T) noise, with the
+        # inference noise fixed by the seed: both taken once from the scheduler's table, because the
+        # scheduler's per-call bookkeeping costs more than the arithmetic at this size.
+        abar = self.scheduler.alphas_cumprod[config.truncation_step]
+        self.noise_keep, self.noise_mix = float(abar.sqrt()), float((1 - abar).sqrt())
+        self._noise: dict[tuple, torch.Tensor] = {}  # (shape, device, dtype) -> the seeded noise
+        # The steps' sinusoidal features hold no weights, so they are computed once, not every plan.
         self.register_buffer("inference_embedding", timestep_embedding(torch.tensor(self.inference_timesteps), w),
                              persistent=False)  # [S, w]
 
@@ -144,10 +150,7 @@ class ActionRefiner(nn.Module):
         """The refined plan: `out` with its waypoints and route replaced (the rest unchanged)."""
         cond = self.conditioning(out)
         anchor = self.anchor(out)
-        gen = torch.Generator(device=anchor.device).manual_seed(self.config.seed)
-        noise = torch.randn(anchor.shape, generator=gen, device=anchor.device, dtype=anchor.dtype)
-        t0 = torch.full((anchor.shape[0],), self.config.truncation_step, dtype=torch.long, device=anchor.device)
-        x = self.scheduler.add_noise(anchor, noise, t0)
+        x = self.noise_keep * anchor + self.noise_mix * self.inference_noise(anchor)  # add_noise at T
         times = self.time_mlp(self.inference_embedding)  # [S, w], as time_features(inference_timesteps)
         last = len(self.inference_timesteps) - 1
         for k, t in enumerate(self.inference_timesteps):
@@ -158,6 +161,14 @@ class ActionRefiner(nn.Module):
         steps = torch.cat([waypoints[:, :1], waypoints[:, 1:] - waypoints[:, :-1]], dim=1)
         return replace(out, waypoints=waypoints.to(out.waypoints.dtype), route=route.to(out.route.dtype),
                        waypoint_steps=steps.to(out.waypoint_steps.dtype))
+
+    def inference_noise(self, like: torch.Tensor) -> torch.Tensor:
+        """The fixed inference noise (`config.seed`) of `like`'s shape, drawn once per shape."""
+        key = (tuple(like.shape), like.device, like.dtype)
+        if key not in self._noise:
+            gen = torch.Generator(device=like.device).manual_seed(self.config.seed)
+            self._noise[key] = torch.randn(like.shape, generator=gen, device=like.device, dtype=like.dtype)
+        return self._noise[key]
 
     def loss(self, out: AEOutputs, waypoints: torch.Tensor, route: torch.Tensor) -> torch.Tensor:
         """L1 between the denoised anchor (noised at t ~ U[0, truncation_step]) and the expert's plan."""
