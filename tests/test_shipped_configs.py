@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from agent.automot_config import load_agent_config
+from core.typed_config import ConfigError
 from sim.collect_config import load_collect_config
 from training.train_config import load_train_config
 
@@ -39,5 +40,5 @@ def test_every_training_stage_starts_from_a_file_the_pipeline_makes() -> None:
 def test_a_misspelled_key_in_a_config_file_names_it(tmp_path: Path) -> None:
     bad = tmp_path / "train_bad.yaml"
     bad.write_text((CONFIGS / "train_embedded_mini.yaml").read_text().replace("batch_size:", "batchsize:"))
-    with pytest.raises(Exception, match="batchsize"):
+    with pytest.raises(ConfigError, match=r"optim\.batchsize.*batch_size"):
         load_train_config(bad)
