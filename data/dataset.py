@@ -196,17 +196,26 @@ def collate(samples: Sequence[DrivingSample]) -> DrivingBatch:
 
 def split_by_route(roots: Sequence[str | Path], val_fraction: float, seed: int) -> tuple[list[Path], list[Path]]:
     """(train route folders, validation route folders): whole routes held out, reproducible in `seed`.
-    Pass either list as DrivingDataset's roots."""
+    Pass either list as DrivingDataset's roots.
+
+    Each root is split on its own, so adding a dataset to a config leaves the earlier datasets'
+    split as it was: a stage that continues from a network trained on one recording is validated
+    on routes that network never trained on."""
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
-    folders = sorted({f.path.resolve() for root in roots for f in find_route_folders(root)})
-    if not folders:
+    train: list[Path] = []
+    val: list[Path] = []
+    seen: set[Path] = set()
+    for root in roots:
+        folders = sorted({f.path.resolve() for f in find_route_folders(root)} - seen)
+        seen.update(folders)
+        order = list(folders)
+        random.Random(seed).shuffle(order)
+        n_val = round(len(order) * val_fraction)
+        if val_fraction > 0 and n_val == 0 and len(order) > 1:
+            n_val = 1
+        val.extend(order[:n_val])
+        train.extend(order[n_val:])
+    if not seen:
         raise FileNotFoundError(f"no PDM-Lite route folders under {list(roots)}")
-    order = list(folders)
-    random.Random(seed).shuffle(order)
-    n_val = round(len(order) * val_fraction)
-    if val_fraction > 0 and n_val == 0 and len(order) > 1:
-        n_val = 1
-    val = sorted(order[:n_val])
-    train = sorted(order[n_val:])
-    return train, val
+    return sorted(train), sorted(val)

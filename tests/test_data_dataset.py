@@ -123,6 +123,21 @@ def test_split_by_route_holds_out_whole_routes(tmp_path):
     assert {r.name for r in ds_val.routes} == {p.name for p in val}
 
 
+def test_adding_a_dataset_keeps_the_first_datasets_split(tmp_path):
+    """A later stage trains on more recordings: the routes the earlier stage validated on must stay
+    in validation (and its training routes out of it), or the new validation set holds routes the
+    initial network was trained on."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    for k in range(10):
+        write_route(first, f"r{k}", *straight(13, 5.0))
+        write_route(second, f"s{k}", *straight(13, 5.0))
+    train_a, val_a = split_by_route([first], 0.2, seed=3)
+    train, val = split_by_route([first, second], 0.2, seed=3)
+    assert set(val_a) <= set(val) and set(train_a) <= set(train)
+    assert len(val) == 4 and sum(second.resolve() in p.parents for p in val) == 2
+    assert split_by_route([first, first], 0.2, seed=3) == (train_a, val_a)  # a root named twice counts once
+
+
 def test_dataloader_with_two_workers(tmp_path):
     write_route(tmp_path, "dl", *straight(20, 6.0))
     ds = DrivingDataset([tmp_path], image_size=(64, 32))

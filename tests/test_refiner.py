@@ -88,6 +88,35 @@ def test_refine_equals_every_ddim_step_through_diffusers(runtime):
     torch.testing.assert_close(refined.route, route, rtol=1e-6, atol=1e-5)
 
 
+def test_refine_follows_a_weight_change_after_its_first_plan(runtime):
+    """refine() keeps the weight-only terms of its steps between plans: a changed time MLP or point
+    embedding (an optimiser step, a load) must show in the next plan, as in a fresh refiner's."""
+    out = _outputs(runtime, seed=2)
+    config = RefinerConfig(inference_steps=2, truncation_step=50)
+    refiner = ActionRefiner(runtime.network.spec, config).eval()
+    with torch.no_grad():
+        for parameter in refiner.parameters():  # a trained-looking refiner: the correction is not zero
+            parameter.add_(0.05 * torch.randn_like(parameter))
+        first = refiner.refine(out)
+        refiner.time_mlp[2].bias.add_(0.5)
+        refiner.point_embed.weight.mul_(2.0)
+        changed = refiner.refine(out)
+        fresh = ActionRefiner(runtime.network.spec, config).eval()
+        fresh.load_state_dict(refiner.state_dict())
+        expected = fresh.refine(out)
+    assert not torch.allclose(first.waypoints, changed.waypoints, atol=1e-4)
+    torch.testing.assert_close(changed.waypoints, expected.waypoints, rtol=0, atol=0)
+    torch.testing.assert_close(changed.route, expected.route, rtol=0, atol=0)
+
+
+def test_ddim_step_coefficients_are_diffusers_step():
+    refiner = ActionRefiner(get_size("tiny"), RefinerConfig(inference_steps=2, truncation_step=50))
+    x0, x = torch.randn(3, 26, 2), torch.randn(3, 26, 2)
+    (a, b), = refiner.step_coefficients
+    torch.testing.assert_close(a * x0 + b * x, refiner.scheduler.step(x0, 50, x).prev_sample)
+    assert 0 < b < 1 < a + b + 1e-6  # from the noisier step: keep some of x, pull toward x0
+
+
 def test_refiner_stage_trains_with_the_network_frozen_and_the_agent_loads_it(tmp_path):
     data = write_dataset(tmp_path / "data", routes=4)
     base = tiny_runtime(seed=1, energized=False)
