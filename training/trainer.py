@@ -94,20 +94,25 @@ def build_datasets(config: TrainConfig) -> tuple[DrivingDataset, DrivingDataset 
     for root in (*d.roots, *d.val_roots):
         if not Path(root).exists():
             raise TrainingDataError(f"data folder {root} does not exist")
-    sensors = SensorConfig()
-    size = (sensors.model_image_width, sensors.model_image_height)  # what the agent's Observation holds
     try:
         if d.val_roots:
             train_roots, val_roots = list(d.roots), list(d.val_roots)
         else:
             train_roots, val_roots = split_by_route(d.roots, d.val_fraction, d.split_seed)
-        train_ds = DrivingDataset(train_roots, image_size=size, sensors=sensors, config=d.dataset)
-        val_ds = DrivingDataset(val_roots, image_size=size, sensors=sensors, config=d.dataset) if val_roots else None
+        train_ds = driving_dataset(train_roots, config)
+        val_ds = driving_dataset(val_roots, config) if val_roots else None
     except FileNotFoundError as exc:
         raise TrainingDataError(str(exc)) from None
     if len(train_ds) == 0:
         raise TrainingDataError(f"no training samples in {list(d.roots)} (left out: {train_ds.skipped})")
     return train_ds, val_ds
+
+
+def driving_dataset(roots: list, config: TrainConfig) -> DrivingDataset:
+    """The samples of `roots` (dataset or route folders) as the network is trained on them."""
+    sensors = SensorConfig()
+    size = (sensors.model_image_width, sensors.model_image_height)  # what the agent's Observation holds
+    return DrivingDataset(roots, image_size=size, sensors=sensors, config=config.data.dataset)
 
 
 def sample_weights(ds: DrivingDataset, sampling: SamplingConfig) -> np.ndarray | None:
