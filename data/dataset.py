@@ -207,9 +207,8 @@ def split_by_route(roots: Sequence[str | Path], val_fraction: float, seed: int) 
     val: list[Path] = []
     seen: set[Path] = set()
     for root in roots:
-        folders = sorted({f.path.resolve() for f in find_route_folders(root)} - seen)
-        seen.update(folders)
-        order = list(folders)
+        order = sorted({f.path.resolve() for f in find_route_folders(root)} - seen)
+        seen.update(order)
         random.Random(seed).shuffle(order)
         n_val = round(len(order) * val_fraction)
         if val_fraction > 0 and n_val == 0 and len(order) > 1:

@@ -21,20 +21,18 @@ from pathlib import Path
 import torch
 
 from core.atomic_files import atomic_write_json
-from data.dataset import split_by_route
 from planner.automot.build import build_network, resolve_tokenizer
 from planner.automot.checkpoint import load_checkpoint
 from planner.automot.sizes import get_size
 from training.distributed import DistEnv
 from training.stages import network_stage
 from training.train_config import TrainConfig, load_train_config
-from training.trainer import batch_maker, driving_dataset, validate
+from training.trainer import batch_maker, driving_dataset, train_val_folders, validate
 
 
 def validation_folders(config: TrainConfig, only: list[str]) -> list[Path]:
     """The config's validation route folders; with `only`, those under one of these folders."""
-    d = config.data
-    folders = list(d.val_roots) if d.val_roots else split_by_route(d.roots, d.val_fraction, d.split_seed)[1]
+    folders = train_val_folders(config)[1]
     if not only:
         return [Path(f) for f in folders]
     keep = [Path(o).resolve() for o in only]

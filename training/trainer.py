@@ -95,10 +95,7 @@ def build_datasets(config: TrainConfig) -> tuple[DrivingDataset, DrivingDataset 
         if not Path(root).exists():
             raise TrainingDataError(f"data folder {root} does not exist")
     try:
-        if d.val_roots:
-            train_roots, val_roots = list(d.roots), list(d.val_roots)
-        else:
-            train_roots, val_roots = split_by_route(d.roots, d.val_fraction, d.split_seed)
+        train_roots, val_roots = train_val_folders(config)
         train_ds = driving_dataset(train_roots, config)
         val_ds = driving_dataset(val_roots, config) if val_roots else None
     except FileNotFoundError as exc:
@@ -106,6 +103,14 @@ def build_datasets(config: TrainConfig) -> tuple[DrivingDataset, DrivingDataset 
     if len(train_ds) == 0:
         raise TrainingDataError(f"no training samples in {list(d.roots)} (left out: {train_ds.skipped})")
     return train_ds, val_ds
+
+
+def train_val_folders(config: TrainConfig) -> tuple[list, list]:
+    """(training, validation) folders: `data.val_roots` if given, else the `val_fraction` split."""
+    d = config.data
+    if d.val_roots:
+        return list(d.roots), list(d.val_roots)
+    return split_by_route(d.roots, d.val_fraction, d.split_seed)
 
 
 def driving_dataset(roots: list, config: TrainConfig) -> DrivingDataset:

@@ -154,6 +154,11 @@ class ActionRefiner(nn.Module):
         """x [B, 26, 2] noisy scaled points, anchor [B, 26, 2] scaled, time [B or 1, w] from
         `time_features`, cond from `conditioning` -> [B, 26, 2] clean estimate."""
         h = self.point_in(torch.cat([x, anchor], dim=-1)) + self.point_embed.weight[None] + time[:, None]
+        return self.correct(h, anchor, cond)
+
+    def correct(self, h: torch.Tensor, anchor: torch.Tensor, cond: list[tuple[torch.Tensor, torch.Tensor]]
+                ) -> torch.Tensor:
+        """h [B, 26, w] plan tokens -> [B, 26, 2] the anchor plus the blocks' correction."""
         for block, memory in zip(self.blocks, cond, strict=True):
             h = block(h, memory)
         return anchor + self.out(h)  # a correction of the anchor, which is already close
@@ -174,9 +179,7 @@ class ActionRefiner(nn.Module):
         for k in range(len(self.inference_timesteps)):
             # as denoise(x, anchor, time_features(t_k), cond), with the weight-only terms precomputed
             h = F.linear(torch.cat([x, anchor], dim=-1), self.point_in.weight) + step_inputs[k]
-            for block, memory in zip(self.blocks, cond, strict=True):
-                h = block(h, memory)
-            clean = anchor + self.out(h)
+            clean = self.correct(h, anchor, cond)
             if k < last:  # the last step's x0 estimate is the plan: with prediction_type 'sample' it is
                 a, b = self.step_coefficients[k]  # the denoiser's output, so no step after it
                 x = a * clean + b * x  # DDIM.step(clean, t_k, x).prev_sample
