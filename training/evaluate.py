@@ -34,7 +34,7 @@ def validation_folders(config: TrainConfig, only: list[str]) -> list[Path]:
     """The config's validation route folders; with `only`, those under one of these folders."""
     folders = train_val_folders(config)[1]
     if not only:
-        return [Path(f) for f in folders]
+        return folders
     keep = [Path(o).resolve() for o in only]
     chosen = [Path(f) for f in folders if any(k == Path(f).resolve() or k in Path(f).resolve().parents for k in keep)]
     if not chosen:

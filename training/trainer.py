@@ -105,11 +105,11 @@ def build_datasets(config: TrainConfig) -> tuple[DrivingDataset, DrivingDataset 
     return train_ds, val_ds
 
 
-def train_val_folders(config: TrainConfig) -> tuple[list, list]:
+def train_val_folders(config: TrainConfig) -> tuple[list[Path], list[Path]]:
     """(training, validation) folders: `data.val_roots` if given, else the `val_fraction` split."""
     d = config.data
     if d.val_roots:
-        return list(d.roots), list(d.val_roots)
+        return [Path(r) for r in d.roots], [Path(r) for r in d.val_roots]
     return split_by_route(d.roots, d.val_fraction, d.split_seed)
 
 
